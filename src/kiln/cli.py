@@ -1,0 +1,145 @@
+"""`kiln <command> [overrides]`: picks the command's Hydra config and hands it to its task.
+
+Each command is a module in kiln.tasks with a ``run(cfg)`` function and a config
+``conf/<command>.yaml``. Everything after the command is Hydra's: overrides, ``--help``,
+``--cfg job``, ``-m`` (multirun), ``--config-dir`` and shell completion.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import sys
+from importlib import resources
+
+from kiln.config import CONFIG_MODULE, register_resolvers
+from kiln.errors import KilnError
+
+log = logging.getLogger("kiln")
+
+USAGE = """usage: kiln <command> [key=value ...] [hydra flags]
+
+commands:
+{commands}
+
+examples:
+  kiln train                                 the default experiment (CNN on digits)
+  kiln train experiment=wine_mlp optimizer.lr=3e-3
+  kiln train -m model=mlp,cnn optimizer=adam,sgd
+  kiln eval ckpt_path=runs/train/<run>/checkpoints/best.ckpt
+  kiln train --help                          config groups and the composed config
+  kiln train --cfg job                       print the config without running
+
+KILN_DEBUG=1 shows tracebacks for kiln's errors; HYDRA_FULL_ERROR=1 for Hydra's."""
+
+
+def commands() -> dict[str, str]:
+    """Command name -> first docstring line of its task module, for each conf/<command>.yaml."""
+    names = sorted(
+        p.name[:-5] for p in resources.files(CONFIG_MODULE).iterdir() if p.name.endswith(".yaml")
+    )
+    out = {}
+    for name in names:
+        try:
+            spec = importlib.util.find_spec(f"kiln.tasks.{name}")
+        except ModuleNotFoundError:
+            spec = None
+        if spec is not None:
+            out[name] = _summary(spec)
+    return out
+
+
+def _summary(spec) -> str:
+    try:
+        import ast
+
+        doc = ast.get_docstring(ast.parse(open(spec.origin).read())) or ""
+        return doc.strip().splitlines()[0] if doc else ""
+    except OSError:
+        return ""
+
+
+def quiet_lightning() -> None:
+    """Lightning's lines once, through Hydra's log setup, without its advertising tips."""
+    import warnings
+
+    if logging.getLogger().handlers:
+        for name in ("lightning", "lightning.pytorch", "lightning.fabric"):
+            logging.getLogger(name).handlers.clear()
+            logging.getLogger(name).propagate = True
+    logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(
+        lambda r: "Tip:" not in r.getMessage()
+    )
+    warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+    warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+
+
+def run_task(command: str, cfg) -> object:
+    """Run a command's task; kiln errors become one line on stderr and exit status 2."""
+    task = importlib.import_module(f"kiln.tasks.{command}")
+    quiet_lightning()
+    try:
+        return task.run(cfg)
+    except KilnError as err:
+        if os.environ.get("KILN_DEBUG") == "1":
+            raise
+        print(f"kiln {command}: error: {err}", file=sys.stderr, flush=True)
+        sys.exit(err.exit_code)
+
+
+def _completion_command(argv: list[str]) -> str | None:
+    """For `kiln -sc query=bash`: find the command in COMP_LINE and hide it from Hydra."""
+    words = os.environ.get("COMP_LINE", "").split()
+    known = commands()
+    if len(words) >= 2 and words[1] in known:
+        os.environ["COMP_LINE"] = " ".join([words[0], *words[2:]]) + (
+            " " if os.environ.get("COMP_LINE", "").endswith(" ") else ""
+        )
+        return words[1]
+    if any(a.startswith("query=") for a in argv):
+        typed = words[1] if len(words) >= 2 and not os.environ["COMP_LINE"].endswith(" ") else ""
+        print(" ".join(c for c in known if c.startswith(typed)))
+        sys.exit(0)
+    return "train"  # install/uninstall: the script is the same for every command
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    known = commands()
+    if argv and argv[0] in ("-sc", "--shell-completion"):
+        command = _completion_command(argv)
+    else:
+        if not argv or argv[0] in ("-h", "--help", "help"):
+            width = max(map(len, known), default=0)
+            lines = "\n".join(f"  {name.ljust(width)}  {doc}" for name, doc in known.items())
+            print(USAGE.format(commands=lines))
+            return
+        if argv[0] in ("-V", "--version"):
+            from kiln import __version__
+
+            print(f"kiln {__version__}")
+            return
+        command = argv.pop(0)
+        if command not in known:
+            print(
+                f"kiln: error: unknown command {command!r}; use one of {', '.join(known)} (kiln --help).",
+                file=sys.stderr,
+            )
+            sys.exit(2)
+    import hydra
+
+    register_resolvers()
+
+    def task_function(cfg):
+        return run_task(command, cfg)
+
+    task_function.__module__ = __name__
+    sys.argv = [sys.argv[0], *argv]
+    hydra.main(version_base="1.3", config_path=f"pkg://{CONFIG_MODULE}", config_name=command)(
+        task_function
+    )()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,187 @@
+"""The in-memory data module: load once, split with a seed, fit preprocessing on train only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import lightning as L
+import numpy as np
+import torch
+from sklearn.model_selection import train_test_split
+from torch import nn
+
+from kiln.data.loader import TensorBatchLoader
+from kiln.data.spec import TASKS, InputSpec
+from kiln.errors import KilnError
+
+
+@dataclass
+class RawData:
+    """What a source hands the data module: features, target and how to read them."""
+
+    x: np.ndarray
+    y: np.ndarray
+    kind: str  # "tabular" or "image"
+    name: str
+    class_names: list[str] | None = None
+
+
+def infer_task(y: np.ndarray) -> str:
+    """Regression for non-integer or many-valued targets, else binary or multiclass."""
+    values = np.unique(y[~np.isnan(y)] if y.dtype.kind == "f" else y)
+    is_integral = y.dtype.kind in "iub" or (y.dtype.kind == "f" and np.all(np.mod(values, 1) == 0))
+    if not is_integral or len(values) > 50:
+        return "regression"
+    return "binary" if len(values) == 2 else "multiclass"
+
+
+class InMemoryDataModule(L.LightningDataModule):
+    """Base for data that fits in memory. Subclasses implement ``load() -> RawData``.
+
+    Splits are seeded, and stratified for classification. The preprocessor (a torch module)
+    is fitted on the training split only and handed to the model, so its statistics travel in
+    every checkpoint. Batches come from ``TensorBatchLoader``; with ``pin_to_device`` the whole
+    split is moved once to the accelerator (``"auto"``: when training on a GPU).
+    """
+
+    def __init__(
+        self,
+        batch_size: int = 64,
+        eval_batch_size: int | None = None,
+        val_fraction: float = 0.15,
+        test_fraction: float = 0.15,
+        split_seed: int = 0,
+        task: str = "auto",
+        pin_to_device: bool | str = "auto",
+    ) -> None:
+        super().__init__()
+        if task != "auto" and task not in TASKS:
+            raise KilnError(
+                f"data.task={task!r} is not a task kiln knows; use one of auto, {', '.join(TASKS)}."
+            )
+        for key, frac in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
+            if not 0 < frac < 1:
+                raise KilnError(
+                    f"data.{key}={frac} must lie strictly between 0 and 1; set it to e.g. 0.15."
+                )
+        if val_fraction + test_fraction >= 0.9:
+            raise KilnError(
+                "data.val_fraction + data.test_fraction leave under 10% for training; lower them."
+            )
+        self.batch_size = batch_size
+        self.eval_batch_size = eval_batch_size or max(batch_size, 256)
+        self.val_fraction = val_fraction
+        self.test_fraction = test_fraction
+        self.split_seed = split_seed
+        self.task = task
+        self.pin_to_device = pin_to_device
+        self.splits: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+        self.spec: InputSpec | None = None
+        self.preprocessor: nn.Module | None = None
+        self.target_stats: tuple[float, float] | None = None
+
+    # -- to implement -------------------------------------------------------------------
+    def load(self) -> RawData:
+        raise NotImplementedError
+
+    def fit_preprocessor(self, x_train: torch.Tensor) -> nn.Module:
+        raise NotImplementedError
+
+    # -- lifecycle ----------------------------------------------------------------------
+    def setup(self, stage: str | None = None) -> None:
+        if not self.splits:
+            self._prepare()
+        device = self.trainer.strategy.root_device if self.trainer is not None else None
+        if device is not None and device.type != "cpu" and self.pin_to_device in (True, "auto"):
+            self.move_to(device)
+
+    def _prepare(self) -> None:
+        raw = self.load()
+        task = infer_task(raw.y) if self.task == "auto" else self.task
+        y = raw.y
+        if task != "regression":
+            classes = np.unique(y)
+            if len(classes) < 2:
+                raise KilnError(
+                    f"The target of {raw.name} has a single class; a classifier needs at least two."
+                )
+            if task == "binary" and len(classes) != 2:
+                raise KilnError(
+                    f"data.task=binary but the target of {raw.name} has {len(classes)} classes; use task=multiclass."
+                )
+            y = np.searchsorted(classes, y)
+            class_names = raw.class_names or [str(c) for c in classes]
+        else:
+            class_names = None
+        idx = np.arange(len(y))
+        strat = y if task != "regression" else None
+        rest, test = train_test_split(
+            idx, test_size=self.test_fraction, random_state=self.split_seed, stratify=strat
+        )
+        val_share = self.val_fraction / (1 - self.test_fraction)
+        train, val = train_test_split(
+            rest,
+            test_size=val_share,
+            random_state=self.split_seed,
+            stratify=None if strat is None else strat[rest],
+        )
+        x = torch.as_tensor(raw.x, dtype=torch.float32)
+        yt = torch.as_tensor(y, dtype=torch.float32 if task == "regression" else torch.long)
+        self.splits = {
+            name: (x[ix], yt[ix]) for name, ix in (("train", train), ("val", val), ("test", test))
+        }
+        self.preprocessor = self.fit_preprocessor(self.splits["train"][0])
+        if task == "regression":
+            ytr = self.splits["train"][1].double()
+            self.target_stats = (float(ytr.mean()), float(ytr.std(unbiased=False)))
+        self.spec = InputSpec(
+            kind=raw.kind,
+            shape=tuple(x.shape[1:]),
+            task=task,
+            num_outputs=len(class_names) if task == "multiclass" else 1,
+            dataset=raw.name,
+            class_names=class_names,
+        )
+
+    def move_to(self, device: torch.device) -> None:
+        """Keep every split resident on ``device`` (the GPU path: no host-to-device copy per batch)."""
+        self.splits = {k: (x.to(device), y.to(device)) for k, (x, y) in self.splits.items()}
+
+    def report(self) -> dict:
+        """Rows per split and, for classification, the class balance of each split."""
+        out: dict = {"dataset": self.spec.dataset, "task": self.spec.task, "rows": {}}
+        for name, (_, y) in self.splits.items():
+            out["rows"][name] = len(y)
+            if self.spec.is_classification:
+                counts = torch.bincount(y.cpu(), minlength=len(self.spec.class_names)).tolist()
+                out.setdefault("class_counts", {})[name] = dict(zip(self.spec.class_names, counts, strict=True))
+        return out
+
+    # -- loaders ------------------------------------------------------------------------
+    def _rank(self) -> tuple[int, int]:
+        trainer = self.trainer
+        return (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
+
+    def _loader(self, split: str, train: bool) -> TensorBatchLoader:
+        rank, world = self._rank()
+        return TensorBatchLoader(
+            self.splits[split],
+            batch_size=self.batch_size if train else self.eval_batch_size,
+            shuffle=train,
+            drop_last=False,
+            seed=self.split_seed,
+            rank=rank,
+            world_size=world,
+        )
+
+    def train_dataloader(self) -> TensorBatchLoader:
+        return self._loader("train", True)
+
+    def val_dataloader(self) -> TensorBatchLoader:
+        return self._loader("val", False)
+
+    def test_dataloader(self) -> TensorBatchLoader:
+        return self._loader("test", False)
+
+    def predict_dataloader(self) -> TensorBatchLoader:
+        return self._loader("test", False)

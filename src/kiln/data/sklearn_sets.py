@@ -1,0 +1,51 @@
+"""scikit-learn's bundled data sets (no download): digits, wine, breast_cancer, diabetes."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from sklearn import datasets
+from torch import nn
+
+from kiln.data.base import InMemoryDataModule, RawData
+from kiln.errors import KilnError
+from kiln.preprocessing.scale import Standardize
+
+_LOADERS = {
+    "digits": datasets.load_digits,
+    "wine": datasets.load_wine,
+    "breast_cancer": datasets.load_breast_cancer,
+    "diabetes": datasets.load_diabetes,
+}
+
+
+class SklearnDataModule(InMemoryDataModule):
+    """One of scikit-learn's bundled sets, as a table or (digits only) as 1x8x8 images."""
+
+    def __init__(self, name: str = "digits", as_image: bool = False, **kwargs) -> None:
+        if name not in _LOADERS:
+            raise KilnError(
+                f"data.name={name!r} is not a bundled data set; use one of {', '.join(_LOADERS)}."
+            )
+        if as_image and name != "digits":
+            raise KilnError(
+                f"data.as_image=true needs images, and {name} is a table; use as_image=false."
+            )
+        super().__init__(**kwargs)
+        self.name = name
+        self.as_image = as_image
+
+    def load(self) -> RawData:
+        bunch = _LOADERS[self.name]()
+        x = np.asarray(bunch.data, dtype=np.float32)
+        y = np.asarray(bunch.target)
+        names = [str(n) for n in bunch.target_names] if hasattr(bunch, "target_names") else None
+        if self.as_image:
+            return RawData(
+                x=x.reshape(-1, 1, 8, 8), y=y, kind="image", name="digits_images", class_names=names
+            )
+        return RawData(x=x, y=y, kind="tabular", name=self.name, class_names=names)
+
+    def fit_preprocessor(self, x_train: torch.Tensor) -> nn.Module:
+        dims = (0, 2, 3) if x_train.ndim == 4 else (0,)
+        return Standardize.fit(x_train, reduce_dims=dims)

@@ -1,0 +1,35 @@
+"""torchmetrics collections per task, named as kiln logs them (`stage/name`)."""
+
+from __future__ import annotations
+
+import torch
+from torchmetrics import MeanAbsoluteError, MeanSquaredError, MetricCollection, R2Score
+from torchmetrics.classification import AUROC, Accuracy, F1Score
+
+
+def task_metrics(task: str, num_classes: int, ranking: bool = True) -> MetricCollection:
+    """acc, f1 (macro) and auroc for classification; mae, rmse and r2 for regression.
+
+    Classification metrics take probabilities (softmax, or sigmoid for binary); regression
+    metrics take predictions on the target's original scale. ``ranking=False`` leaves out
+    AUROC, which keeps every prediction of the epoch (costly on the training split).
+    """
+    if task == "multiclass":
+        kw = {"task": "multiclass", "num_classes": num_classes}
+        metrics = {"acc": Accuracy(**kw), "f1": F1Score(average="macro", **kw)}
+        if ranking:
+            metrics["auroc"] = AUROC(average="macro", **kw)
+        return MetricCollection(metrics)
+    if task == "binary":
+        metrics = {"acc": Accuracy(task="binary"), "f1": F1Score(task="binary")}
+        if ranking:
+            metrics["auroc"] = AUROC(task="binary")
+        return MetricCollection(metrics)
+    return MetricCollection(
+        {"mae": MeanAbsoluteError(), "rmse": MeanSquaredError(squared=False), "r2": R2Score()}
+    )
+
+
+def to_python(metrics: dict) -> dict[str, float]:
+    """Tensors and numpy scalars to plain floats, for JSON and printing."""
+    return {k: float(v.item() if isinstance(v, torch.Tensor) else v) for k, v in metrics.items()}

@@ -1,0 +1,236 @@
+"""The LightningModule: fitted preprocessing + network + head, with loss and metrics by task."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import math
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torchmetrics import MeanMetric
+from torchmetrics.classification import ConfusionMatrix
+
+from kiln import __version__
+from kiln.data.spec import InputSpec
+from kiln.errors import KilnError
+from kiln.metrics import task_metrics
+from kiln.preprocessing.scale import TargetScaler
+
+
+class KilnModule(L.LightningModule):
+    """Raw inputs in, predictions out: ``forward`` runs preprocessing, network and head.
+
+    ``forward`` returns logits (classification) or values on the target's original scale
+    (regression); ``predict_step`` returns probabilities or values. Everything fitted from
+    data is a buffer of ``preprocessor`` or ``target_scaler``, so it is inside every
+    checkpoint. ``monitor`` ({metric, mode}) comes from config and names the best-so-far
+    metric ``<metric>_best``.
+    """
+
+    def __init__(
+        self,
+        network: nn.Module,
+        spec: InputSpec,
+        preprocessor: nn.Module | None = None,
+        optimizer: functools.partial | None = None,
+        scheduler: dict | None = None,
+        monitor: dict | None = None,
+        target_stats: tuple[float, float] | None = None,
+        compile: bool = False,
+        seed: int = 0,
+        log_every_n_steps: int = 50,
+        run_config: dict | None = None,
+    ) -> None:
+        super().__init__()
+        self.spec = spec
+        self.preprocessor = preprocessor if preprocessor is not None else nn.Identity()
+        self.network = network
+        self.target_scaler = (
+            TargetScaler(*(target_stats or (0.0, 1.0))) if spec.task == "regression" else None
+        )
+        self.optimizer_factory = optimizer
+        self.scheduler_cfg = scheduler
+        self.monitor = dict(monitor or {"metric": "val/loss", "mode": "min"})
+        if self.monitor.get("mode") not in ("min", "max"):
+            raise KilnError(f"monitor.mode={self.monitor.get('mode')!r} must be min or max.")
+        self.seed = seed
+        self.log_every_n_steps = max(1, int(log_every_n_steps))
+        self.run_config = run_config or {}
+        if compile:
+            self.network.compile()  # in place: state_dict keys stay the same with and without it
+        n = spec.num_outputs
+        full = task_metrics(spec.task, n)
+        self.val_metrics = full.clone(prefix="val/")
+        self.test_metrics = full.clone(prefix="test/")
+        self.val_loss, self.test_loss = MeanMetric(), MeanMetric()
+        # training-split running sums (loss, and correct predictions or absolute error): two
+        # tensor ops per step instead of a metric collection's bookkeeping
+        self.register_buffer("_train_sums", torch.zeros(3), persistent=False)
+        self.confusion = (
+            ConfusionMatrix(task=spec.task, num_classes=n) if spec.is_classification else None
+        )
+        self.best: float | None = None
+
+    def __setattr__(self, name: str, value) -> None:
+        # Lightning sets _current_fx_name around every hook call (~40 per step); a plain
+        # attribute write skips nn.Module's parameter/buffer bookkeeping for it.
+        if name == "_current_fx_name":
+            object.__setattr__(self, name, value)
+        else:
+            super().__setattr__(name, value)
+
+    # -- forward and loss ---------------------------------------------------------------
+    def raw_output(self, x: Tensor) -> Tensor:
+        """Network output before the head's inverse scaling: logits, or the scaled target."""
+        z = self.network(self.preprocessor(x))
+        return z.squeeze(-1) if self.spec.task != "multiclass" else z
+
+    def forward(self, x: Tensor) -> Tensor:
+        z = self.raw_output(x)
+        return self.target_scaler(z) if self.target_scaler is not None else z
+
+    def to_prediction(self, z: Tensor) -> Tensor:
+        """Probabilities for classification, original-scale values for regression."""
+        if self.spec.task == "multiclass":
+            return z.float().softmax(-1)
+        if self.spec.task == "binary":
+            return z.float().sigmoid()
+        return self.target_scaler(z.float())
+
+    def loss(self, z: Tensor, y: Tensor) -> Tensor:
+        if self.spec.task == "multiclass":
+            return F.cross_entropy(z.float(), y)
+        if self.spec.task == "binary":
+            return F.binary_cross_entropy_with_logits(z.float(), y.float())
+        return F.mse_loss(z.float(), self.target_scaler.scale(y))
+
+    # -- steps --------------------------------------------------------------------------
+    def on_train_epoch_start(self) -> None:
+        # dropout & co. draw from a stream fixed by (seed, epoch): a resumed run replays it exactly
+        torch.manual_seed(self.seed * 7919 + self.current_epoch)
+
+    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
+        x, y = batch
+        z = self.raw_output(x)
+        loss = self.loss(z, y)
+        if self.global_step % self.log_every_n_steps == 0:
+            self._check_finite(loss)
+            self.log("train/loss", loss, on_step=True, on_epoch=False, prog_bar=True)
+            self.log(
+                "train/lr",
+                self.trainer.optimizers[0].param_groups[0]["lr"],
+                on_step=True,
+                on_epoch=False,
+            )
+        with torch.no_grad():
+            n = len(y)
+            self._train_sums += torch.stack(
+                [loss.detach() * n, self._train_score(z, y), loss.new_tensor(float(n))]
+            )
+        return loss
+
+    def _train_score(self, z: Tensor, y: Tensor) -> Tensor:
+        """Correct predictions (classification) or summed absolute error (regression)."""
+        if self.spec.task == "multiclass":
+            return (z.argmax(-1) == y).sum().float()
+        if self.spec.task == "binary":
+            return ((z > 0).long() == y).sum().float()
+        return (self.target_scaler(z.float()) - y).abs().sum()
+
+    def on_train_epoch_end(self) -> None:
+        loss_sum, score_sum, rows = self.trainer.strategy.reduce(
+            self._train_sums.clone(), reduce_op="sum"
+        ).tolist()
+        self._train_sums.zero_()
+        if rows == 0:
+            return
+        self._check_finite(torch.tensor(loss_sum))
+        name = "train/mae" if self.spec.task == "regression" else "train/acc"
+        self.log_dict({"train/loss_epoch": loss_sum / rows, name: score_sum / rows})
+
+    def _eval_step(self, batch, metrics, loss_metric) -> Tensor:
+        x, y = batch
+        z = self.raw_output(x)
+        loss_metric.update(self.loss(z, y), weight=len(y))
+        pred = self.to_prediction(z)
+        metrics.update(pred, y)
+        return pred
+
+    def validation_step(self, batch, batch_idx: int) -> None:
+        self._eval_step(batch, self.val_metrics, self.val_loss)
+
+    def on_validation_epoch_end(self) -> None:
+        values = {"val/loss": self.val_loss.compute(), **self.val_metrics.compute()}
+        self.val_loss.reset()
+        self.val_metrics.reset()
+        self.log_dict(values, prog_bar=True)
+        name = self.monitor["metric"]
+        if name not in values:
+            raise KilnError(
+                f"monitor.metric={name!r} is not logged in validation; use one of {', '.join(sorted(values))}."
+            )
+        if self.trainer.sanity_checking:
+            return
+        current = float(values[name])
+        if math.isnan(current):
+            raise KilnError(
+                f"{name} became NaN; lower optimizer.lr or set trainer.gradient_clip_val."
+            )
+        better = max if self.monitor["mode"] == "max" else min
+        self.best = current if self.best is None else better(self.best, current)
+        self.log(f"{name}_best", self.best, prog_bar=True)
+
+    def test_step(self, batch, batch_idx: int) -> None:
+        pred = self._eval_step(batch, self.test_metrics, self.test_loss)
+        if self.confusion is not None:
+            self.confusion.update(pred, batch[1])
+
+    def on_test_epoch_end(self) -> None:
+        self.log_dict({"test/loss": self.test_loss.compute(), **self.test_metrics.compute()})
+        self.test_loss.reset()
+        self.test_metrics.reset()
+
+    def predict_step(self, batch, batch_idx: int) -> Tensor:
+        x = batch[0] if isinstance(batch, (tuple, list)) else batch
+        return self.to_prediction(self.raw_output(x))
+
+    def _check_finite(self, loss: Tensor) -> None:
+        if not torch.isfinite(loss):
+            raise KilnError(
+                f"The training loss became {float(loss)} at step {self.global_step}; lower optimizer.lr, "
+                "set trainer.gradient_clip_val, or check the data for extreme values."
+            )
+
+    # -- optimisation -------------------------------------------------------------------
+    def configure_optimizers(self):
+        if self.optimizer_factory is None:
+            raise KilnError("No optimizer is configured; add optimizer=adamw (or sgd, adam).")
+        opt = self.optimizer_factory(params=self.parameters())
+        cfg = self.scheduler_cfg or {}
+        fn = cfg.get("fn")
+        if fn is None:
+            return opt
+        params = inspect.signature(fn.func if isinstance(fn, functools.partial) else fn).parameters
+        kwargs = {}
+        if "total_steps" in params and "total_steps" not in getattr(fn, "keywords", {}):
+            kwargs["total_steps"] = int(self.trainer.estimated_stepping_batches)
+        sched = fn(opt, **kwargs)
+        entry = {"scheduler": sched, "interval": cfg.get("interval", "epoch"), "frequency": 1}
+        if isinstance(sched, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            entry["monitor"] = self.monitor["metric"]
+        return {"optimizer": opt, "lr_scheduler": entry}
+
+    # -- checkpoints --------------------------------------------------------------------
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["kiln"] = {
+            "version": __version__,
+            "spec": self.spec.to_dict(),
+            "config": self.run_config,
+            "best": self.best,
+        }
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        self.best = checkpoint.get("kiln", {}).get("best")

@@ -1,0 +1,31 @@
+"""Learning-rate schedules that torch does not ship as one class."""
+
+from __future__ import annotations
+
+import math
+
+from torch.optim import Optimizer
+from torch.optim.lr_scheduler import LambdaLR
+
+
+def warmup_cosine(
+    optimizer: Optimizer,
+    total_steps: int,
+    warmup_steps: int = 0,
+    warmup_fraction: float = 0.0,
+    min_ratio: float = 0.0,
+) -> LambdaLR:
+    """Linear warmup from 0 to the optimizer's lr, then cosine decay to ``min_ratio`` x lr.
+
+    Warmup is ``warmup_steps``, or ``warmup_fraction`` of ``total_steps`` when that is given.
+    """
+    warm = max(warmup_steps, int(warmup_fraction * total_steps))
+    total = max(total_steps, warm + 1)
+
+    def factor(step: int) -> float:
+        if step < warm:
+            return (step + 1) / warm
+        progress = min(1.0, (step - warm) / max(1, total - warm))
+        return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+
+    return LambdaLR(optimizer, factor)

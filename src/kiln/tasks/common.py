@@ -1,0 +1,192 @@
+"""Builders shared by the tasks: data, module, trainer, run directory, checkpoints."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import sys
+from pathlib import Path
+
+import lightning as L
+import torch
+from hydra.errors import InstantiationException
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from kiln.callbacks import PlainProgress
+from kiln.data.spec import InputSpec
+from kiln.errors import KilnError
+from kiln.models import build_network
+from kiln.module import KilnModule
+
+log = logging.getLogger("kiln")
+
+
+def build(node: DictConfig, what: str, **kwargs):
+    """hydra.utils.instantiate, with a KilnError naming the config node when it fails."""
+    try:
+        return instantiate(node, **kwargs)
+    except InstantiationException as err:
+        cause = err.__cause__ if err.__cause__ is not None else err
+        if isinstance(cause, KilnError):
+            raise cause from None
+        raise KilnError(
+            f"Could not build {what} from its config ({cause}); check the {what}.* values."
+        ) from None
+
+
+def build_datamodule(data_cfg: DictConfig):
+    dm = build(data_cfg, "data")
+    dm.setup("fit")
+    return dm
+
+
+def build_module(cfg: DictConfig, dm, run_config: dict | None = None) -> KilnModule:
+    """Network from config + the data's spec, wrapped with the fitted preprocessing."""
+    spec: InputSpec = dm.spec
+    network = build_network(build(cfg.model, "model"), spec)
+    scheduler = None
+    if cfg.get("scheduler") and cfg.scheduler.get("fn") is not None:
+        scheduler = {
+            "fn": build(cfg.scheduler.fn, "scheduler"),
+            "interval": cfg.scheduler.get("interval", "epoch"),
+        }
+    return KilnModule(
+        network=network,
+        spec=spec,
+        preprocessor=dm.preprocessor,
+        optimizer=build(cfg.optimizer, "optimizer") if cfg.get("optimizer") else None,
+        scheduler=scheduler,
+        monitor=OmegaConf.to_container(cfg.monitor) if cfg.get("monitor") else None,
+        target_stats=dm.target_stats,
+        compile=bool(cfg.get("compile", False)),
+        seed=int(cfg.get("seed", 0)),
+        log_every_n_steps=int(cfg.trainer.get("log_every_n_steps", 50)),
+        run_config=run_config,
+    )
+
+
+def build_trainer(cfg: DictConfig, output_dir: Path, with_loggers: bool = True) -> L.Trainer:
+    callbacks = [
+        build(c, "callbacks") for c in (cfg.get("callbacks") or {}).values() if c is not None
+    ]
+    loggers = []
+    if with_loggers:
+        loggers = [
+            build(lg, "logger") for lg in (cfg.get("logger") or {}).values() if lg is not None
+        ]
+    trainer_cfg = OmegaConf.to_container(cfg.trainer, resolve=True)
+    if trainer_cfg.get("enable_progress_bar") is None:
+        trainer_cfg["enable_progress_bar"] = sys.stderr.isatty()
+    if not trainer_cfg["enable_progress_bar"]:
+        callbacks.append(PlainProgress())
+    if trainer_cfg.get("accelerator") in ("gpu", "cuda") and not torch.cuda.is_available():
+        raise KilnError(
+            "trainer=gpu asks for a CUDA GPU and none is visible; use trainer=default on this machine."
+        )
+    torch.set_float32_matmul_precision(str(cfg.get("matmul_precision", "high")))
+    return build(
+        OmegaConf.create(trainer_cfg),
+        "trainer",
+        callbacks=callbacks,
+        logger=loggers or False,
+        default_root_dir=str(output_dir),
+    )
+
+
+def load_checkpoint(path: str | None) -> dict:
+    """Read a kiln checkpoint without running pickled code (weights_only)."""
+    if not path:
+        raise KilnError(
+            "ckpt_path is not set; pass ckpt_path=runs/train/<run>/checkpoints/best.ckpt."
+        )
+    p = Path(path)
+    if not p.is_file():
+        raise KilnError(
+            f"Checkpoint file {path} does not exist; pass the path of a .ckpt written by kiln train."
+        )
+    try:
+        ckpt = torch.load(p, map_location="cpu", weights_only=True)
+    except Exception as err:  # a truncated file, or one that is no checkpoint at all
+        raise KilnError(
+            f"{path} could not be read as a checkpoint ({type(err).__name__}); pass a .ckpt written by kiln train."
+        ) from None
+    if not isinstance(ckpt, dict) or "kiln" not in ckpt or "state_dict" not in ckpt:
+        raise KilnError(
+            f"{path} is not a kiln checkpoint (no kiln metadata); pass a .ckpt written by kiln train."
+        )
+    return ckpt
+
+
+def check_compatible(ckpt: dict, path: str, cfg_model: dict, spec: InputSpec) -> None:
+    """The checkpoint must come from the same model class and the same kind of data."""
+    meta = ckpt["kiln"]
+    old_spec = meta["spec"]
+    old_model = (meta.get("config") or {}).get("model", {}).get("_target_")
+    new_model = cfg_model.get("_target_")
+    if old_model and new_model and old_model != new_model:
+        raise KilnError(
+            f"Checkpoint {path} holds a {old_model.rsplit('.', 1)[-1]} but this run builds a "
+            f"{new_model.rsplit('.', 1)[-1]}; use the model the checkpoint was trained with, or drop ckpt_path."
+        )
+    mismatches = [
+        k for k in ("dataset", "kind", "task", "num_outputs") if old_spec.get(k) != getattr(spec, k)
+    ] + (["shape"] if tuple(old_spec.get("shape", ())) != tuple(spec.shape) else [])
+    if mismatches:
+        raise KilnError(
+            f"Checkpoint {path} was trained on {old_spec['dataset']} ({old_spec['task']}, shape {tuple(old_spec['shape'])}) "
+            f"but the data here is {spec.dataset} ({spec.task}, shape {tuple(spec.shape)}); use the checkpoint's data."
+        )
+
+
+def prepare_resume(ckpt: dict, ckpt_dir: Path) -> Path:
+    """A copy of the checkpoint that resumes into this run's own checkpoint directory.
+
+    Lightning forgets ModelCheckpoint's best score when the directory changes; kiln resumes
+    into a new run directory (the old run stays untouched), so the checkpoint files the
+    callbacks track are copied over and their state is pointed at the new directory.
+    """
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    for key, state in ckpt.get("callbacks", {}).items():
+        if not key.startswith("ModelCheckpoint") or not state.get("dirpath"):
+            continue
+        moved = {}
+        for old in {
+            state.get(f) for f in ("best_model_path", "kth_best_model_path", "last_model_path")
+        } | set(state.get("best_k_models", {})):
+            if old and Path(old).is_file():
+                new = ckpt_dir / Path(old).name
+                if not new.exists():
+                    shutil.copy2(old, new)
+                moved[old] = str(new)
+        for field in ("best_model_path", "kth_best_model_path", "last_model_path"):
+            if state.get(field) in moved:
+                state[field] = moved[state[field]]
+        state["best_k_models"] = {
+            moved.get(k, k): v for k, v in state.get("best_k_models", {}).items()
+        }
+        state["dirpath"] = str(ckpt_dir)
+    path = ckpt_dir / "resumed_from.ckpt"
+    torch.save(ckpt, path)
+    return path
+
+
+def write_json(path: Path, payload: dict) -> None:
+    """Write JSON to a new file; kiln never overwrites a file it did not create in this run."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "x") as f:
+        json.dump(payload, f, indent=2, sort_keys=True)
+        f.write("\n")
+
+
+def print_metrics(title: str, metrics: dict[str, float]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, show_header=True, header_style="bold")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for k, v in sorted(metrics.items()):
+        table.add_row(k, f"{v:.6f}")
+    Console(stderr=False).print(table)

@@ -1,0 +1,49 @@
+"""Test a checkpoint on its data's test split, with nothing but the checkpoint."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import lightning as L
+from omegaconf import DictConfig, OmegaConf
+
+from kiln.metrics import to_python
+from kiln.tasks.common import (
+    build_datamodule,
+    build_module,
+    build_trainer,
+    check_compatible,
+    load_checkpoint,
+    print_metrics,
+    write_json,
+)
+
+log = logging.getLogger("kiln")
+
+
+def run(cfg: DictConfig) -> dict[str, float]:
+    """Rebuild data, preprocessing and network from the checkpoint's own config, load its
+    weights and fitted statistics, and run the test split. ``data=...`` evaluates on other
+    data of the same shape and task."""
+    ckpt = load_checkpoint(cfg.ckpt_path)
+    train_cfg = OmegaConf.create(ckpt["kiln"]["config"])
+    if cfg.get("data") is not None:
+        train_cfg.data = cfg.data
+    output_dir = Path(cfg.paths.output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    L.seed_everything(int(train_cfg.get("seed", 0)), verbose=False)
+
+    dm = build_datamodule(train_cfg.data)
+    check_compatible(ckpt, cfg.ckpt_path, OmegaConf.to_container(train_cfg.model), dm.spec)
+    train_cfg.trainer = cfg.trainer
+    train_cfg.callbacks = cfg.get("callbacks") or {}
+    module = build_module(train_cfg, dm, run_config=ckpt["kiln"]["config"])
+    module.load_state_dict(ckpt["state_dict"], strict=True)
+    trainer = build_trainer(train_cfg, output_dir, with_loggers=False)
+    results = trainer.test(module, datamodule=dm, verbose=False)
+    metrics = to_python(results[0])
+    if trainer.is_global_zero:
+        write_json(output_dir / "metrics.json", {**metrics, "ckpt_path": str(cfg.ckpt_path)})
+        print_metrics(f"kiln eval: {Path(cfg.ckpt_path).name} on {dm.spec.dataset}", metrics)
+    return metrics

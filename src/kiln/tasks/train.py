@@ -1,0 +1,102 @@
+"""Train a model from config, test its best checkpoint, and write the run directory."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import lightning as L
+from omegaconf import DictConfig, OmegaConf
+
+from kiln.config import flatten, print_config, to_plain
+from kiln.errors import KilnError
+from kiln.metrics import to_python
+from kiln.tasks.common import (
+    build_datamodule,
+    build_module,
+    build_trainer,
+    check_compatible,
+    load_checkpoint,
+    prepare_resume,
+    print_metrics,
+    write_json,
+)
+from kiln.tb import log_hparams
+
+log = logging.getLogger("kiln")
+
+
+def run(cfg: DictConfig) -> dict[str, float]:
+    """seed -> data (split, fit preprocessing on train) -> model -> fit -> test(best) -> run dir.
+
+    Returns the final metrics, which also go to ``<run>/metrics.json``.
+    """
+    output_dir = Path(cfg.paths.output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    if cfg.get("print_config", True):
+        print_config(cfg)
+    OmegaConf.save(cfg, output_dir / "config.yaml", resolve=True)
+    L.seed_everything(int(cfg.seed), workers=True, verbose=False)
+
+    dm = build_datamodule(cfg.data)
+    plain = to_plain(cfg)
+    module = build_module(cfg, dm, run_config=plain)
+    resume_from = None
+    if cfg.get("ckpt_path"):
+        ckpt = load_checkpoint(cfg.ckpt_path)
+        check_compatible(ckpt, cfg.ckpt_path, plain["model"], dm.spec)
+    trainer = build_trainer(cfg, output_dir)
+    if cfg.get("ckpt_path"):
+        # rank 0 writes checkpoints, so it alone needs the callbacks' state moved to this run
+        resume_from = (
+            str(prepare_resume(ckpt, output_dir / "checkpoints"))
+            if trainer.is_global_zero
+            else cfg.ckpt_path
+        )
+    if trainer.is_global_zero:
+        write_json(output_dir / "data_report.json", dm.report())
+        log.info("run directory: %s", output_dir)
+
+    started = time.perf_counter()
+    trainer.fit(module, datamodule=dm, ckpt_path=resume_from, weights_only=True)
+    fit_seconds = time.perf_counter() - started
+    if trainer.interrupted:
+        raise KilnError(
+            "Training was interrupted; resume it with ckpt_path="
+            + str(output_dir / "checkpoints/last.ckpt")
+            + "."
+        )
+
+    metrics: dict[str, float] = {}
+    monitor = cfg.monitor.metric
+    if module.best is not None:
+        metrics[f"{monitor}_best"] = module.best
+    best_path = (
+        getattr(trainer.checkpoint_callback, "best_model_path", "")
+        if trainer.checkpoint_callback
+        else ""
+    )
+    if cfg.get("test", True):
+        ckpt = best_path or None
+        results = trainer.test(
+            module, datamodule=dm, ckpt_path=ckpt, weights_only=True, verbose=False
+        )
+        metrics.update(to_python(results[0]))
+    summary = {
+        **metrics,
+        "best_checkpoint": best_path,
+        "epochs": trainer.current_epoch,
+        "global_step": trainer.global_step,
+        "fit_seconds": round(fit_seconds, 3),
+    }
+    if trainer.is_global_zero:
+        log_hparams(
+            trainer,
+            flatten({k: v for k, v in plain.items() if k not in ("paths", "callbacks", "logger")}),
+            metrics,
+        )
+        write_json(output_dir / "metrics.json", summary)
+        print_metrics(f"{dm.spec.dataset}: final metrics", metrics)
+        log.info("run directory: %s", output_dir)
+    return summary

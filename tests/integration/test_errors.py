@@ -1,0 +1,80 @@
+"""Errors a user causes: one sentence naming the problem and the fix, non-zero exit, no traceback."""
+
+import pytest
+import torch
+
+import kiln.api
+from kiln.errors import KilnError
+from tests.conftest import cli, run_dir, train
+
+
+def _assert_clean_failure(proc, *needles):
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr + proc.stdout
+    for needle in needles:
+        assert needle in proc.stderr, proc.stderr[-2000:]
+
+
+def test_unknown_config_key(runs):
+    _assert_clean_failure(cli("train", "optimizr.lr=1", runs=runs), "optimizr", "+optimizr")
+    assert not (runs / "train").exists() or not any((runs / "train").iterdir())
+
+
+def test_unknown_group_option(runs):
+    _assert_clean_failure(cli("train", "model=nope", runs=runs), "model/nope", "Available options")
+
+
+def test_unknown_command():
+    _assert_clean_failure(cli("trian"), "unknown command 'trian'", "train")
+
+
+def test_missing_checkpoint(runs):
+    _assert_clean_failure(
+        cli("eval", "ckpt_path=/no/such/best.ckpt", runs=runs),
+        "kiln eval: error: Checkpoint file /no/such/best.ckpt does not exist",
+    )
+
+
+def test_non_finite_loss(runs):
+    proc = cli(
+        "train",
+        "experiment=wine_mlp",
+        "optimizer=sgd",
+        "optimizer.lr=1e20",
+        "scheduler=none",
+        "model.norm=none",
+        "print_config=false",
+        runs=runs,
+    )
+    _assert_clean_failure(proc, "kiln train: error:", "lower optimizer.lr")
+    assert proc.returncode == 2
+
+
+def test_debug_flag_shows_the_traceback(runs):
+    proc = cli("eval", "ckpt_path=/no/such.ckpt", runs=runs, env={"KILN_DEBUG": "1"})
+    assert proc.returncode != 0 and "Traceback" in proc.stderr
+
+
+def test_checkpoint_of_another_model(runs):
+    cnn = train(runs, "debug=fast")
+    last = run_dir(cnn) / "checkpoints" / "last.ckpt"
+    with pytest.raises(KilnError, match="holds a CNN but this run builds a MLP"):
+        train(runs, "experiment=digits_mlp", "debug=fast", f"ckpt_path={last}")
+
+
+def test_checkpoint_of_another_data_set(runs):
+    wine = train(runs, "experiment=wine_mlp", "debug=fast")
+    best = run_dir(wine) / "checkpoints" / "best.ckpt"
+    with pytest.raises(KilnError, match=r"trained on wine .* but the data here is breast_cancer"):
+        kiln.api.run("eval", [f"paths.root={runs}", f"ckpt_path={best}", "data=breast_cancer"])
+
+
+def test_file_that_is_not_a_checkpoint(runs, tmp_path):
+    bogus = tmp_path / "bogus.ckpt"
+    bogus.write_text("not a checkpoint")
+    _assert_clean_failure(
+        cli("eval", f"ckpt_path={bogus}", runs=runs), "could not be read as a checkpoint"
+    )
+    plain = tmp_path / "plain.ckpt"
+    torch.save({"weights": torch.zeros(2)}, plain)
+    _assert_clean_failure(cli("eval", f"ckpt_path={plain}", runs=runs), "is not a kiln checkpoint")
