@@ -73,6 +73,7 @@ class KilnModule(L.LightningModule):
             ConfusionMatrix(task=spec.task, num_classes=n) if spec.is_classification else None
         )
         self.best: float | None = None
+        self.inputs_per_batch = int(spec.extra.get("inputs_per_batch", 1))
 
     def __setattr__(self, name: str, value) -> None:
         # Lightning sets _current_fx_name around every hook call (~40 per step); a plain
@@ -112,8 +113,15 @@ class KilnModule(L.LightningModule):
         # dropout & co. draw from a stream fixed by (seed, epoch): a resumed run replays it exactly
         torch.manual_seed(self.seed * 7919 + self.current_epoch)
 
-    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
-        x, y = batch
+    @staticmethod
+    def split_batch(batch: tuple[Tensor, ...]) -> tuple[Tensor | tuple[Tensor, ...], Tensor]:
+        """A batch is (*inputs, target). One input is passed on as a tensor, several (numeric
+        and categorical columns, tokens and lengths) as a tuple the preprocessor unpacks."""
+        *inputs, y = batch
+        return (inputs[0] if len(inputs) == 1 else tuple(inputs)), y
+
+    def training_step(self, batch: tuple[Tensor, ...], batch_idx: int) -> Tensor:
+        x, y = self.split_batch(batch)
         z = self.raw_output(x)
         loss = self.loss(z, y)
         if self.global_step % self.log_every_n_steps == 0:
@@ -152,7 +160,7 @@ class KilnModule(L.LightningModule):
         self.log_dict({"train/loss_epoch": loss_sum / rows, name: score_sum / rows})
 
     def _eval_step(self, batch, metrics, loss_metric) -> Tensor:
-        x, y = batch
+        x, y = self.split_batch(batch)
         z = self.raw_output(x)
         loss_metric.update(self.loss(z, y), weight=len(y))
         pred = self.to_prediction(z)
@@ -186,7 +194,7 @@ class KilnModule(L.LightningModule):
     def test_step(self, batch, batch_idx: int) -> None:
         pred = self._eval_step(batch, self.test_metrics, self.test_loss)
         if self.confusion is not None:
-            self.confusion.update(pred, batch[1])
+            self.confusion.update(pred, batch[-1])
 
     def on_test_epoch_end(self) -> None:
         self.log_dict({"test/loss": self.test_loss.compute(), **self.test_metrics.compute()})
@@ -194,7 +202,10 @@ class KilnModule(L.LightningModule):
         self.test_metrics.reset()
 
     def predict_step(self, batch, batch_idx: int) -> Tensor:
-        x = batch[0] if isinstance(batch, (tuple, list)) else batch
+        """Batches of (*inputs, target) as from the data module, or inputs alone."""
+        if isinstance(batch, (tuple, list)) and len(batch) > 1 and len(batch) == self.inputs_per_batch + 1:
+            batch = batch[:-1]
+        x = batch if isinstance(batch, Tensor) else (batch[0] if len(batch) == 1 else tuple(batch))
         return self.to_prediction(self.raw_output(x))
 
     def _check_finite(self, loss: Tensor) -> None:
