@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from pathlib import Path
 
 import lightning as L
 import torch
@@ -29,6 +30,7 @@ from kiln.data.base import InMemoryDataModule, RawData
 from kiln.models.mlp import MLP
 from kiln.module import KilnModule
 from kiln.preprocessing.scale import Standardize
+from kiln.tasks.common import build_trainer
 
 ROWS, FEATURES, CLASSES, WARMUP = 200_000, 64, 10, 30
 
@@ -79,12 +81,23 @@ class StepTimer(L.Callback):
 
 
 def bench_kiln(x, y, bs: int, steps: int, device: str) -> float:
+    """kiln's own builders: the default callbacks, loggers and trainer settings from conf/."""
     register_resolvers()
-    with initialize_config_module("kiln.conf", version_base="1.3"):
-        cfg = compose(
-            "train", overrides=["trainer.max_epochs=1000", "optimizer.lr=1e-3", "scheduler=none"]
-        )
     tmp = tempfile.mkdtemp(prefix="kiln-bench-")
+    overrides = [
+        f"paths.output_dir={tmp}",
+        "optimizer.lr=1e-3",
+        "scheduler=none",
+        "trainer.max_epochs=1000",
+        f"+trainer.max_steps={WARMUP + steps + 1}",
+        "trainer.num_sanity_val_steps=0",
+        "trainer.enable_progress_bar=false",
+        "trainer.enable_model_summary=false",
+        "+callbacks.early_stopping.strict=false",  # the timed window ends mid-epoch, before validation
+        f"trainer={'gpu' if device == 'cuda' else 'cpu'}",
+    ]
+    with initialize_config_module("kiln.conf", version_base="1.3"):
+        cfg = compose("train", overrides=overrides)
     dm = SyntheticData(x, y, batch_size=bs, val_fraction=0.01, test_fraction=0.01, split_seed=0)
     dm.setup("fit")
     module = KilnModule(
@@ -92,27 +105,12 @@ def bench_kiln(x, y, bs: int, steps: int, device: str) -> float:
         dm.spec,
         dm.preprocessor,
         optimizer=instantiate(cfg.optimizer),
-        monitor={"metric": "val/acc", "mode": "max"},
-        log_every_n_steps=10,
+        monitor=dict(cfg.monitor),
+        log_every_n_steps=int(cfg.trainer.log_every_n_steps),
     )
+    trainer = build_trainer(cfg, Path(tmp))
     timer = StepTimer(WARMUP, steps)
-    cb_cfg = cfg.callbacks
-    cb_cfg.model_checkpoint.dirpath = f"{tmp}/checkpoints"
-    callbacks = [instantiate(c) for c in cb_cfg.values()] + [timer]
-    logger = L.pytorch.loggers.TensorBoardLogger(tmp, name="tb", default_hp_metric=False)
-    trainer = L.Trainer(
-        accelerator="gpu" if device == "cuda" else "cpu",
-        devices=1,
-        max_steps=WARMUP + steps + 1,
-        precision="bf16-mixed" if device == "cuda" else "32-true",
-        callbacks=callbacks,
-        logger=logger,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        num_sanity_val_steps=0,
-        log_every_n_steps=10,
-        default_root_dir=tmp,
-    )
+    trainer.callbacks.append(timer)
     trainer.fit(module, datamodule=dm)
     return steps * bs / (timer.t1 - timer.t0)
 
