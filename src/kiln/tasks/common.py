@@ -85,7 +85,8 @@ def build_trainer(cfg: DictConfig, output_dir: Path, with_loggers: bool = True) 
         raise KilnError(
             "trainer=gpu asks for a CUDA GPU and none is visible; use trainer=default on this machine."
         )
-    torch.set_float32_matmul_precision(str(cfg.get("matmul_precision", "high")))
+    if torch.cuda.is_available():  # TF32 on Ampere+; on a CPU it could only switch oneDNN paths
+        torch.set_float32_matmul_precision(str(cfg.get("matmul_precision", "high")))
     return build(
         OmegaConf.create(trainer_cfg),
         "trainer",
