@@ -33,6 +33,9 @@ def read_table(source, key: str = "data.path") -> pd.DataFrame:
 
 
 def _read_file(path: Path, key: str) -> pd.DataFrame:
+    shipped = Path(__file__).resolve().parents[3] / path  # data/ of a kiln checkout
+    if not path.is_file() and not path.is_absolute() and shipped.is_file():
+        path = shipped
     if not path.is_file():
         raise KilnError(f"{key}={path} does not exist; pass the path of a .csv or .parquet file.")
     suffix = path.suffix.lower()
