@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -49,7 +50,8 @@ def _read_file(path: Path, key: str) -> pd.DataFrame:
             f"{key}={path} is empty; pass a table with a header and data rows."
         ) from None
     except pd.errors.ParserError as err:
-        detail = str(err).strip().splitlines()[-1].rstrip(".")
+        found = re.search(r"Expected \d+ fields in line \d+, saw \d+", str(err))
+        detail = found.group(0) if found else type(err).__name__
         raise KilnError(
             f"{key}={path} is not a well-formed CSV ({detail}); give every row the header's number of fields."
         ) from None
