@@ -130,27 +130,29 @@ class Schema:
 
     def encode(self, df: pd.DataFrame, where: str = "the table") -> tuple[np.ndarray, np.ndarray]:
         """(x_num float32 [N, F] with NaN for missing, x_cat int64 [N, C] codes)."""
-        nums, cats = [], []
+        n = len(df)
+        x_num = np.empty((n, len(self.numeric_features)), dtype=np.float32)  # filled in place
+        j, cats = 0, []
         for col in self.columns:
             s = df[col.name]
             if col.type == "numeric":
-                nums.append(to_number(s, col.name, where))
+                x_num[:, j] = to_number(s, col.name, where)
             elif col.type == "boolean":
-                nums.append(to_bool(s, col.name, where))
+                x_num[:, j] = to_bool(s, col.name, where)
             elif col.type == "datetime":
                 dt = (
                     pd.to_datetime(s, errors="coerce", format="mixed") if s.dtype.kind != "M" else s
                 )
-                nums += [
-                    getattr(dt.dt, p).to_numpy(dtype=np.float64, na_value=np.nan) for p in col.parts
-                ]
+                for k, part in enumerate(col.parts):
+                    x_num[:, j + k] = getattr(dt.dt, part).to_numpy(
+                        dtype=np.float64, na_value=np.nan
+                    )
             else:
                 codes = pd.Categorical(_as_str(s), categories=col.vocab).codes.astype(np.int64) + 2
                 codes[codes == 1] = 0  # not in the vocabulary: unknown
                 codes[s.isna().to_numpy()] = 1
                 cats.append(codes)
-        n = len(df)
-        x_num = np.stack(nums, 1).astype(np.float32) if nums else np.zeros((n, 0), np.float32)
+            j += len(col.features) if col.type != "categorical" else 0
         x_cat = np.stack(cats, 1) if cats else np.zeros((n, 0), np.int64)
         return x_num, x_cat
 

@@ -91,60 +91,62 @@ class TabularPreprocessor(nn.Module):
 
 
 def fit_numeric(x: np.ndarray, settings: list[dict], seed: int = 0, dtype=torch.float32):
-    """Fit the numeric pipeline on training rows x [N, F] (float64, NaN = missing).
+    """Fit the numeric pipeline on training rows x [N, F] (NaN = missing), column by column
+    in float64 (one column's copy at a time, so memory stays near the input's size).
 
     Returns (module, keep [N] bool: rows left after drop_row, report per column).
     """
-    x = np.array(x, dtype=np.float64)
-    x[~np.isfinite(x)] = np.nan
     n, f = x.shape
-    inf = np.full(f, np.inf)
+    column = lambda j: np.where(np.isfinite(c := x[:, j].astype(np.float64)), c, np.nan)  # noqa: E731
     b = {
-        k: v.copy()
-        for k, v in (("clip_lo", -inf), ("clip_hi", inf), ("miss_lo", -inf), ("miss_hi", inf))
+        k: np.full(f, v)
+        for k, v in (
+            ("clip_lo", -np.inf),
+            ("clip_hi", np.inf),
+            ("miss_lo", -np.inf),
+            ("miss_hi", np.inf),
+        )
     }
     flag_idx, flag_lo, flag_hi, keep = [], [], [], np.ones(n, dtype=bool)
     report = {}
-    for j, s in enumerate(settings):
-        ol = s.get("outliers") or {}
+    for j, s in enumerate(settings):  # pass 1: outlier bounds and the rows drop_row removes
+        ol, col = s.get("outliers") or {}, column(j)
         lo, hi = outlier_bounds(
-            x[:, j], ol.get("method", "none"), ol.get("k", 1.5), ol.get("threshold", 3.0)
+            col, ol.get("method", "none"), ol.get("k", 1.5), ol.get("threshold", 3.0)
         )
-        outside = (x[:, j] < lo) | (x[:, j] > hi)
+        outside = (col < lo) | (col > hi)
         report[j] = {"outliers": int(outside.sum()), "bounds": [lo, hi]}
         strategy = ol.get("strategy", "clip")
-        if strategy == "clip":
+        if strategy in ("clip", "drop_row"):  # drop_row: training rows only; later splits clip
             b["clip_lo"][j], b["clip_hi"][j] = lo, hi
-            x[:, j] = np.clip(x[:, j], lo, hi)
+            if strategy == "drop_row":
+                keep &= ~outside
         elif strategy == "missing":
             b["miss_lo"][j], b["miss_hi"][j] = lo, hi
-            x[outside, j] = np.nan
-        elif strategy == "flag":
+        else:
             flag_idx.append(j), flag_lo.append(lo), flag_hi.append(hi)
-        else:  # drop_row: training rows only; later splits clip instead
-            b["clip_lo"][j], b["clip_hi"][j] = lo, hi
-            keep &= ~outside
         if s.get("impute") == "drop_row":
-            keep &= ~np.isnan(x[:, j])
-    x = x[keep]
-    fill = np.array(
-        [
-            fill_value(x[:, j], s.get("impute", "median"), s.get("fill_value", 0.0))
-            for j, s in enumerate(settings)
-        ]
-    )
-    ind_idx = [j for j, s in enumerate(settings) if s.get("indicator")]
-    x = np.where(np.isnan(x), fill, x)
+            keep &= ~np.isnan(col) & ~((col < b["miss_lo"][j]) | (col > b["miss_hi"][j]))
     method = [s.get("normalize", "standard") for s in settings]
+    fill, cs, quant_idx, quant_cols = np.zeros(f), np.zeros((f, 2)), [], []
+    for j, s in enumerate(settings):  # pass 2: fill values and normalisation on kept rows
+        col = column(j)[keep] if not keep.all() else column(j)
+        col[(col < b["miss_lo"][j]) | (col > b["miss_hi"][j])] = np.nan
+        col = np.clip(col, b["clip_lo"][j], b["clip_hi"][j])
+        fill[j] = fill_value(col, s.get("impute", "median"), s.get("fill_value", 0.0))
+        col[np.isnan(col)] = fill[j]
+        if method[j] == "log_standard":
+            col = np.sign(col) * np.log1p(np.abs(col))
+        cs[j] = center_scale(col, method[j])
+        if method[j] == "quantile":
+            quant_idx.append(j), quant_cols.append(col)
     log_mask = np.array([m == "log_standard" for m in method], dtype=bool)
-    x[:, log_mask] = np.sign(x[:, log_mask]) * np.log1p(np.abs(x[:, log_mask]))
-    cs = np.array([center_scale(x[:, j], m) for j, m in enumerate(method)]).reshape(f, 2)
-    quant_idx = [j for j, m in enumerate(method) if m == "quantile"]
+    ind_idx = [j for j, s in enumerate(settings) if s.get("indicator")]
     t = lambda v, dt=dtype: torch.as_tensor(np.asarray(v), dtype=dt)  # noqa: E731
     extra = {}
     if quant_idx:
         q = max(int(settings[quant_idx[0]].get("n_quantiles", 1000)), 2)
-        qs, refs = quantiles_of(x[:, quant_idx], q, seed)
+        qs, refs = quantiles_of(np.stack(quant_cols, 1), q, seed)
         extra = {"quantiles": t(qs), "references": t(refs)}
     module = NumericPipeline(
         **{k: t(v) for k, v in b.items()}, flag_idx=t(flag_idx, torch.long), flag_lo=t(flag_lo),
