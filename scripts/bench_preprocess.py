@@ -25,7 +25,6 @@ import time
 import numpy as np
 import pandas as pd
 
-
 CHUNK = 8192
 
 
