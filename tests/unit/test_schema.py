@@ -1,0 +1,86 @@
+"""The schema: inferred types, JSON round trip, encoding and validation errors that name columns."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kiln.data.schema import Schema
+from kiln.errors import KilnError
+
+
+@pytest.fixture
+def frame():
+    n = 40
+    rng = np.random.default_rng(0)
+    return pd.DataFrame(
+        {
+            "row_id": np.arange(n),
+            "size": rng.normal(size=n),
+            "color": rng.choice(["red", "green", "blue"], n),
+            "member": rng.choice(["yes", "no"], n),
+            "when": pd.date_range("2024-01-01", periods=n, freq="D").astype(str),
+            "note": [f"a long free text comment number {i} here" for i in range(n)],
+            "same": 1.0,
+            "y": rng.integers(0, 2, n),
+        }
+    )
+
+
+def test_types_are_inferred_and_overridable(frame):
+    s = Schema.infer(frame, "y", "binary")
+    assert {c.name: c.type for c in s.columns} == {
+        "size": "numeric",
+        "color": "categorical",
+        "member": "boolean",
+        "when": "datetime",
+    }
+    assert set(s.dropped) == {"row_id", "note", "same"}
+    assert "id-like" in s.dropped["row_id"] and "free text" in s.dropped["note"]
+    s2 = Schema.infer(
+        frame, "y", "binary", types={"size": "categorical", "row_id": "numeric"}, drop=["when"]
+    )
+    types = {c.name: c.type for c in s2.columns}
+    assert types["size"] == "categorical" and types["row_id"] == "numeric" and "when" not in types
+
+
+def test_encode_round_trips_through_json_and_maps_unseen_to_unknown(frame):
+    s = Schema.infer(frame, "y", "binary")
+    s.fit_vocab(frame, {})
+    again = Schema.from_dict(json.loads(json.dumps(s.to_dict())))
+    new = frame.head(4).copy()
+    new["color"] = ["blue", "purple", None, "red"]
+    x_num, x_cat = again.encode(new)
+    assert x_cat[:, 0].tolist() == [
+        2,
+        0,
+        1,
+        4,
+    ]  # vocabulary blue, green, red after unknown, missing
+    assert x_num.dtype == np.float32 and x_num.shape == (4, 1 + 1 + 4)
+    assert x_num[:, 2].tolist() == [2024.0] * 4  # when__year
+    np.testing.assert_array_equal(s.encode(frame)[0], again.encode(frame)[0])
+
+
+def test_rare_values_become_unknown(frame):
+    s = Schema.infer(frame, "y", "binary")
+    counts = frame["color"].value_counts()
+    s.fit_vocab(frame, {"color": (1, 2)})
+    assert s.columns[1].vocab == sorted(counts.index[:2])
+
+
+def test_validate_names_missing_unexpected_and_mistyped_columns(frame):
+    s = Schema.infer(frame, "y", "binary")
+    with pytest.raises(KilnError, match="lacks the column.*color"):
+        s.validate(frame.drop(columns=["color"]))
+    with pytest.raises(KilnError, match="column.*extra.*does not know"):
+        s.validate(frame.assign(extra=1))
+    bad = frame.astype({"size": object})
+    bad.loc[3, "size"] = "12kg"
+    with pytest.raises(KilnError, match="'size'.*numeric.*'12kg'"):
+        s.validate(bad)
+    bad_bool = frame.copy()
+    bad_bool.loc[0, "member"] = "maybe"
+    with pytest.raises(KilnError, match="'member'.*boolean.*'maybe'"):
+        s.validate(bad_bool)
