@@ -246,6 +246,8 @@ class KilnModule(L.LightningModule):
             "config": self.run_config,
             "best": self.best,
         }
+        if "schema" in self.spec.extra:  # tables: the string -> code encoder predict/serve reuse
+            checkpoint["kiln"]["schema"] = self.spec.extra["schema"]
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         self.best = checkpoint.get("kiln", {}).get("best")

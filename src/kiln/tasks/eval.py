@@ -30,6 +30,8 @@ def run(cfg: DictConfig) -> dict[str, float]:
     train_cfg = OmegaConf.create(ckpt["kiln"]["config"])
     if cfg.get("data") is not None:
         train_cfg.data = cfg.data
+    elif ckpt["kiln"].get("schema") is not None:  # a table: reuse the fitted schema as is
+        train_cfg.data.schema = ckpt["kiln"]["schema"]
     output_dir = Path(cfg.paths.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     L.seed_everything(int(train_cfg.get("seed", 0)), verbose=False)

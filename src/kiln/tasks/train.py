@@ -32,6 +32,10 @@ def run(cfg: DictConfig) -> dict[str, float]:
 
     Returns the final metrics, which also go to ``<run>/metrics.json``.
     """
+    if int((cfg.get("cv") or {}).get("folds") or 0) > 1:
+        from kiln.crossval import run_folds
+
+        return run_folds(cfg, run)
     output_dir = Path(cfg.paths.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     if cfg.get("print_config", True):

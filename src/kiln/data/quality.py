@@ -1,0 +1,92 @@
+"""The data-quality report: what a user should know about a table before trusting a model on it.
+
+Computed once at setup from the raw splits; written to <run>/data_report.json, summarised
+on the console and in TensorBoard's text tab.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import balanced_accuracy_score, r2_score
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+
+LEAK_SCORE = 0.99  # balanced accuracy or R2 of one feature alone on the validation split
+_SAMPLE = 20_000
+
+
+def leakage(names, x_train, y_train, x_val, y_val, task: str, seed: int = 0) -> dict[str, float]:
+    """Features that alone predict the target almost perfectly on the validation split."""
+    if len(y_val) == 0 or len(y_train) == 0:
+        return {}
+    rng = np.random.default_rng(seed)
+    if len(y_train) > _SAMPLE:
+        pick = rng.choice(len(y_train), _SAMPLE, replace=False)
+        x_train, y_train = x_train[pick], y_train[pick]
+    model = DecisionTreeRegressor if task == "regression" else DecisionTreeClassifier
+    score = r2_score if task == "regression" else balanced_accuracy_score
+    out = {}
+    for j, name in enumerate(names):
+        tree = model(max_depth=4, random_state=seed).fit(x_train[:, j : j + 1], y_train)
+        s = float(score(y_val, tree.predict(x_val[:, j : j + 1])))
+        if s >= LEAK_SCORE:
+            out[name] = round(s, 4)
+    return out
+
+
+def table_facts(df: pd.DataFrame, features: list[str], split_of_row: np.ndarray) -> dict:
+    """Missing share per column, duplicate rows and columns, rows shared between train and test."""
+    feats = df[features]
+    row_hash = pd.util.hash_pandas_object(feats, index=False).to_numpy()
+    col_hash = {c: int(pd.util.hash_pandas_object(feats[c], index=False).sum()) for c in features}
+    seen: dict[int, str] = {}
+    duplicate_columns = []
+    for c, h in col_hash.items():
+        if h in seen and feats[c].equals(feats[seen[h]]):
+            duplicate_columns.append([seen[h], c])
+        seen.setdefault(h, c)
+    train = set(row_hash[split_of_row == "train"].tolist())
+    shared = int(np.isin(row_hash[split_of_row == "test"], list(train)).sum()) if train else 0
+    return {
+        "missing_share": {c: round(float(v), 6) for c, v in df.isna().mean().items()},
+        "duplicate_rows": int(pd.Series(row_hash).duplicated().sum()),
+        "duplicate_columns": duplicate_columns,
+        "test_rows_also_in_train": shared,
+    }
+
+
+def target_balance(y: np.ndarray, task: str, classes: list | None) -> dict:
+    if task == "regression":
+        return {k: float(getattr(np, k)(y)) for k in ("mean", "std", "min", "max")}
+    counts = np.bincount(y, minlength=len(classes))
+    return {str(c): int(n) for c, n in zip(classes, counts, strict=True)}
+
+
+def summary_lines(report: dict) -> list[str]:
+    """A few lines for the console and TensorBoard: the facts that need a look."""
+    lines = [
+        f"rows: {report['rows']} (dropped: {report.get('rows_dropped', {})})",
+        f"features: {report['features']['numeric']} numeric, {report['features']['categorical']} categorical",
+    ]
+    missing = {k: v for k, v in report["missing_share"].items() if v > 0}
+    if missing:
+        lines.append("missing share: " + ", ".join(f"{k} {v:.1%}" for k, v in missing.items()))
+    outliers = {k: v for k, v in report.get("outliers", {}).items() if v}
+    if outliers:
+        lines.append("outliers (train): " + ", ".join(f"{k} {v}" for k, v in outliers.items()))
+    for key, label in (
+        ("dropped_columns", "dropped columns"),
+        ("duplicate_columns", "duplicate columns"),
+    ):
+        if report.get(key):
+            lines.append(f"{label}: {report[key]}")
+    if report["duplicate_rows"] or report["test_rows_also_in_train"]:
+        lines.append(
+            f"duplicate rows: {report['duplicate_rows']}, test rows also in train: {report['test_rows_also_in_train']}"
+        )
+    lines.append(f"target ({report['task']}, train): {report['target']['train']}")
+    for name, score in report.get("leakage", {}).items():
+        lines.append(
+            f"WARNING leakage: {name} alone predicts the target (validation score {score})"
+        )
+    return lines

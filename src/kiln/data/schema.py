@@ -1,0 +1,183 @@
+"""The schema: column roles and types, vocabularies and target classes, as plain JSON.
+
+It is the one step that cannot live in a tensor graph: turning a table's values into
+(x_num float32 [N, F] with NaN for missing, x_cat int64 [N, C] codes). Training, ``kiln
+eval``, ``kiln predict`` and the server all call ``encode``; ``validate`` rejects a table
+whose columns or types do not match, naming the columns. Category codes: 0 = unknown (unseen
+or rare), 1 = missing, 2.. = the training vocabulary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from kiln.data.infer import DATE_PARTS, column_type, to_bool, to_number
+from kiln.errors import KilnError
+
+TYPES = ("numeric", "categorical", "boolean", "datetime")
+
+
+@dataclass
+class Column:
+    name: str
+    type: str
+    vocab: list[str] = field(default_factory=list)  # categorical only
+    parts: list[str] = field(default_factory=list)  # datetime only
+
+    @property
+    def features(self) -> list[str]:
+        return [f"{self.name}__{p}" for p in self.parts] if self.type == "datetime" else [self.name]
+
+
+@dataclass
+class Schema:
+    target: str
+    task: str
+    columns: list[Column]
+    classes: list | None = None
+    dropped: dict[str, str] = field(default_factory=dict)  # column -> why
+
+    # -- building -----------------------------------------------------------------------
+    @classmethod
+    def infer(cls, df: pd.DataFrame, target: str, task: str, types: dict | None = None,
+              drop: list | None = None) -> Schema:  # fmt: skip
+        """Types from the data, overridden by ``types`` ({column: type or "drop"})."""
+        types, drop = dict(types or {}), set(drop or [])
+        unknown = sorted((set(types) | drop) - set(df.columns))
+        if unknown:
+            raise KilnError(
+                f"data.columns / data.drop name columns the table lacks ({', '.join(unknown)}); check their spelling."
+            )
+        columns, dropped = [], {}
+        for name in df.columns:
+            if name == target:
+                continue
+            given = types.get(name)
+            if name in drop or given == "drop":
+                dropped[name] = "dropped by config"
+                continue
+            if given is not None and given not in TYPES:
+                raise KilnError(
+                    f"data.columns.{name}={given!r} is not a column type; use one of {', '.join(TYPES)} or drop."
+                )
+            kind, note = (given, None) if given else column_type(df[name], name)
+            if kind is None:
+                dropped[name] = note
+                continue
+            parts = [p for p in DATE_PARTS if p != "hour"] if kind == "datetime" else []
+            if (
+                kind == "datetime"
+                and (pd.to_datetime(df[name], errors="coerce").dt.hour.fillna(0) != 0).any()
+            ):
+                parts.append("hour")
+            columns.append(Column(name, kind, parts=parts))
+        if not columns:
+            raise KilnError(
+                f"No usable feature columns are left beside the target {target!r}; check data.columns and data.drop."
+            )
+        return cls(target=target, task=task, columns=columns, dropped=dropped)
+
+    def fit_vocab(self, df: pd.DataFrame, caps: dict[str, tuple[int, int | None]]) -> None:
+        """Vocabularies from the training split: values seen at least min_frequency times, the
+        max_categories most frequent (ties by value); the rest become unknown."""
+        for col in self.columns:
+            if col.type != "categorical":
+                continue
+            min_freq, max_cats = caps.get(col.name, (1, None))
+            counts = _as_str(df[col.name]).value_counts(dropna=True)
+            counts = counts[counts >= max(1, int(min_freq))]
+            order = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+            col.vocab = sorted(v for v, _ in order[: max_cats or None])
+
+    # -- using --------------------------------------------------------------------------
+    @property
+    def numeric_features(self) -> list[tuple[str, str, str]]:
+        """(feature name, source column, type) of each x_num column, in order."""
+        return [
+            (f, c.name, c.type) for c in self.columns if c.type != "categorical" for f in c.features
+        ]
+
+    @property
+    def categorical_features(self) -> list[str]:
+        return [c.name for c in self.columns if c.type == "categorical"]
+
+    @property
+    def cardinalities(self) -> list[int]:
+        return [len(c.vocab) + 2 for c in self.columns if c.type == "categorical"]
+
+    def validate(self, df: pd.DataFrame, where: str = "the table") -> None:
+        """KilnError naming missing columns, unexpected columns or values of the wrong type."""
+        needed = [c.name for c in self.columns]
+        missing = [n for n in needed if n not in df.columns]
+        if missing:
+            raise KilnError(
+                f"{where} lacks the column(s) {', '.join(missing)} the model was trained on; add them."
+            )
+        known = set(needed) | set(self.dropped) | {self.target}
+        extra = [str(n) for n in df.columns if n not in known]
+        if extra:
+            raise KilnError(
+                f"{where} has column(s) {', '.join(extra)} the model does not know; remove them."
+            )
+        for col in self.columns:
+            if col.type == "numeric":
+                to_number(df[col.name], col.name, where)
+            elif col.type == "boolean":
+                to_bool(df[col.name], col.name, where)
+
+    def encode(self, df: pd.DataFrame, where: str = "the table") -> tuple[np.ndarray, np.ndarray]:
+        """(x_num float32 [N, F] with NaN for missing, x_cat int64 [N, C] codes)."""
+        nums, cats = [], []
+        for col in self.columns:
+            s = df[col.name]
+            if col.type == "numeric":
+                nums.append(to_number(s, col.name, where))
+            elif col.type == "boolean":
+                nums.append(to_bool(s, col.name, where))
+            elif col.type == "datetime":
+                dt = (
+                    pd.to_datetime(s, errors="coerce", format="mixed") if s.dtype.kind != "M" else s
+                )
+                nums += [
+                    getattr(dt.dt, p).to_numpy(dtype=np.float64, na_value=np.nan) for p in col.parts
+                ]
+            else:
+                codes = pd.Categorical(_as_str(s), categories=col.vocab).codes.astype(np.int64) + 2
+                codes[codes == 1] = 0  # not in the vocabulary: unknown
+                codes[s.isna().to_numpy()] = 1
+                cats.append(codes)
+        n = len(df)
+        x_num = np.stack(nums, 1).astype(np.float32) if nums else np.zeros((n, 0), np.float32)
+        x_cat = np.stack(cats, 1) if cats else np.zeros((n, 0), np.int64)
+        return x_num, x_cat
+
+    def encode_target(self, s: pd.Series) -> np.ndarray:
+        if self.task == "regression":
+            return to_number(s, self.target, "the target").astype(np.float32)
+        codes = pd.Categorical(s, categories=self.classes).codes.astype(np.int64)
+        if (codes < 0).any():
+            bad = s[codes < 0].iloc[0]
+            raise KilnError(
+                f"The target {self.target!r} holds the class {bad!r} the model was not trained on; remove those rows."
+            )
+        return codes
+
+    def to_dict(self) -> dict:
+        return {"version": 1, **asdict(self)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Schema:
+        d = {k: v for k, v in d.items() if k != "version"}
+        return cls(**{**d, "columns": [Column(**c) for c in d["columns"]]})
+
+
+def _as_str(s: pd.Series) -> pd.Series:
+    """Category values as strings (NaN kept): 3 and "3" are the same category."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return s.cat.rename_categories(str)
+    if s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
+        return s
+    return s.astype(str).where(s.notna(), np.nan)

@@ -1,0 +1,244 @@
+"""Tables from CSV, Parquet, scikit-learn or a DataFrame: schema, splits, fitted preprocessing.
+
+Batches are (x_num float32 [N, F] with NaN, x_cat int64 [N, C], y); the preprocessor
+(kiln.preprocessing.tabular) turns the first two into the network's input of width
+``spec.shape[0]``. The schema rides in ``spec.extra["schema"]`` and so in every checkpoint.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
+
+from kiln.data import quality
+from kiln.data.base import InMemoryDataModule, infer_task
+from kiln.data.schema import Schema
+from kiln.data.spec import InputSpec
+from kiln.data.table_io import read_table
+from kiln.errors import KilnError
+from kiln.preprocessing.tabular import fit_tabular, resolve
+
+log = logging.getLogger("kiln")
+FRAMES: dict[str, pd.DataFrame] = {}  # data.path=frame:<name> after register_dataframe
+
+
+def register_dataframe(name: str, df: pd.DataFrame) -> str:
+    """Make a DataFrame reachable from config (``data.path=frame:<name>``) for kiln.api.run."""
+    FRAMES[name] = df
+    return f"frame:{name}"
+
+
+class TableDataModule(InMemoryDataModule):
+    """A table with a target column. Column types are inferred (``columns`` overrides them,
+    ``drop`` removes columns); ``preprocess`` holds the per-type and per-column settings;
+    ``val_path`` / ``test_path`` replace the random splits; ``cv_folds`` > 1 with
+    ``cv_fold`` = k makes fold k of the non-test rows the validation split."""
+
+    def __init__(self, path=None, target: str | None = None, val_path: str | None = None,
+                 test_path: str | None = None, columns: dict | None = None, drop: list | None = None,
+                 preprocess: dict | None = None, stratify: bool = True, cv_folds: int = 0,
+                 cv_fold: int | None = None, schema: dict | None = None, name: str | None = None,
+                 **kwargs) -> None:  # fmt: skip
+        super().__init__(**kwargs)
+        if not target or target == "???":
+            raise KilnError("data.target is not set; pass data.target=<the column to predict>.")
+        if cv_folds and not (cv_folds >= 2 and cv_fold is not None and 0 <= cv_fold < cv_folds):
+            raise KilnError(
+                f"data.cv_fold={cv_fold} must lie in 0..{cv_folds - 1} when data.cv_folds={cv_folds}."
+            )
+        self.path, self.target, self.val_path, self.test_path = path, target, val_path, test_path
+        self.columns, self.drop = dict(columns or {}), list(drop or [])
+        self.preprocess = dict(preprocess or {})
+        self.stratify, self.cv_folds, self.cv_fold = stratify, int(cv_folds or 0), cv_fold
+        self.schema_dict, self.name = schema, name
+        self.schema: Schema | None = None
+        self._report: dict = {}
+        self._tb_written = False
+
+    # -- loading and splitting ------------------------------------------------------------
+    def _read(self, source, key: str) -> pd.DataFrame:
+        if isinstance(source, str) and source.startswith("frame:"):
+            if source[6:] not in FRAMES:
+                raise KilnError(
+                    f"{key}={source} names no registered DataFrame; call kiln.data.table.register_dataframe first."
+                )
+            source = FRAMES[source[6:]]
+        df = read_table(source, key)
+        if self.target not in df.columns:
+            shown = ", ".join(list(df.columns)[:12])
+            raise KilnError(
+                f"data.target={self.target!r} is not a column of {key}; its columns are: {shown}."
+            )
+        return df
+
+    def _task_and_classes(self, y: pd.Series) -> tuple[str, list | None]:
+        if y.dtype.kind in "iuf" and self.task in ("auto", "regression"):
+            task = infer_task(y.to_numpy(dtype=np.float64)) if self.task == "auto" else "regression"
+        else:
+            task = "multiclass" if self.task in ("auto", "regression") else self.task
+        if task == "regression":
+            return task, None
+        classes = sorted(y.unique().tolist(), key=lambda v: (str(type(v)), v))
+        if len(classes) < 2:
+            raise KilnError(
+                f"The target {self.target!r} has a single class ({classes[0]!r}); a classifier needs at least two."
+            )
+        if task == "binary" and len(classes) != 2:
+            raise KilnError(
+                f"data.task=binary but the target {self.target!r} has {len(classes)} classes; use task=multiclass."
+            )
+        return ("binary" if len(classes) == 2 else "multiclass"), classes
+
+    def _split(self, n: int, strat: np.ndarray | None) -> dict[str, np.ndarray]:
+        idx = np.arange(n)
+        seed = self.split_seed
+
+        def stratify(ix: np.ndarray) -> np.ndarray | None:
+            return None if strat is None or np.bincount(strat[ix]).min() < 2 else strat[ix]
+
+        if self.test_path:
+            rest, test = idx, idx[:0]
+        else:
+            rest, test = train_test_split(
+                idx, test_size=self.test_fraction, random_state=seed, stratify=stratify(idx)
+            )
+        if self.cv_folds:
+            s = stratify(rest)
+            folds = (StratifiedKFold if s is not None else KFold)(
+                self.cv_folds, shuffle=True, random_state=seed
+            )
+            train, val = list(folds.split(rest, s))[self.cv_fold]
+            train, val = rest[train], rest[val]
+        elif self.val_path:
+            train, val = rest, idx[:0]
+        else:
+            share = self.val_fraction / (1 - (0 if self.test_path else self.test_fraction))
+            train, val = train_test_split(
+                rest, test_size=share, random_state=seed, stratify=stratify(rest)
+            )
+        return {"train": np.sort(train), "val": np.sort(val), "test": np.sort(test)}
+
+    # -- the pipeline -----------------------------------------------------------------------
+    def _prepare(self) -> None:
+        df = self._read(self.path, "data.path")
+        y_all = df[self.target]
+        if y_all.isna().all():
+            raise KilnError(
+                f"The target {self.target!r} is missing in every row; pick another data.target."
+            )
+        kept = y_all.notna().to_numpy()
+        dropped = {"missing_target": int((~kept).sum())}
+        df = df[kept].reset_index(drop=True)
+        if self.schema_dict:
+            schema = Schema.from_dict(self.schema_dict)
+            schema.validate(df, "data.path")
+        else:
+            task, classes = self._task_and_classes(df[self.target])
+            schema = Schema.infer(df, self.target, task, self.columns, self.drop)
+            schema.classes = classes
+        y = schema.encode_target(df[self.target])
+        strat = y if schema.task != "regression" and self.stratify else None
+        rows = self._split(len(df), strat)
+        frames = {k: df.iloc[v] for k, v in rows.items()}
+        for key, path in (("val", self.val_path), ("test", self.test_path)):
+            if path:
+                extra = self._read(path, f"data.{key}_path")
+                extra = extra[extra[self.target].notna()].reset_index(drop=True)
+                schema.validate(extra, f"data.{key}_path")
+                frames[key] = extra
+        num_set = [
+            resolve(self.preprocess, f, kind, src) for f, src, kind in schema.numeric_features
+        ]
+        cat_set = [resolve(self.preprocess, c, "categorical") for c in schema.categorical_features]
+        if not self.schema_dict:
+            caps = {
+                c: (s.get("min_frequency", 1), s.get("max_categories"))
+                for c, s in zip(schema.categorical_features, cat_set, strict=True)
+            }
+            schema.fit_vocab(frames["train"], caps)
+        enc = {
+            k: (*schema.encode(f, f"the {k} split"), schema.encode_target(f[self.target]))
+            for k, f in frames.items()
+        }
+        pre, keep, out_report = fit_tabular(
+            enc["train"][0],
+            enc["train"][1],
+            num_set,
+            cat_set,
+            schema.cardinalities,
+            self.split_seed,
+        )
+        dropped["drop_row_train"] = int((~keep).sum())
+        raw_train = enc["train"]
+        enc["train"] = tuple(a[keep] for a in enc["train"])
+        self.splits = {
+            k: tuple(torch.from_numpy(np.ascontiguousarray(a)) for a in v) for k, v in enc.items()
+        }
+        if len(self.splits["train"][2]) == 0:
+            raise KilnError(
+                "No training rows are left after drop_row; use another missing-value or outlier strategy."
+            )
+        self.schema, self.preprocessor = schema, pre
+        if schema.task == "regression":
+            ytr = self.splits["train"][2].double()
+            self.target_stats = (float(ytr.mean()), float(ytr.std(unbiased=False)))
+        name = self.name or (
+            "table"
+            if not isinstance(self.path, str)
+            else self.path.rsplit("/", 1)[-1].split(".")[0].split(":")[-1]
+        )
+        self.spec = InputSpec(
+            kind="tabular", shape=(pre.out_features,), task=schema.task,
+            num_outputs=len(schema.classes) if schema.task == "multiclass" else 1, dataset=name,
+            class_names=[str(c) for c in schema.classes] if schema.classes else None,
+            extra={"inputs_per_batch": 2, "schema": schema.to_dict(), "layout": pre.layout()},
+        )  # fmt: skip
+        self._report = self._build_report(df, frames, rows, enc, raw_train, out_report, dropped)
+        for line in quality.summary_lines(self._report):
+            log.info("data: %s", line)
+
+    def _build_report(self, df, frames, rows, enc, raw_train, out_report, dropped) -> dict:
+        schema = self.schema
+        split_of_row = np.empty(len(df), dtype=object)
+        for k, v in rows.items():
+            split_of_row[v] = k
+        names = [f for f, _, _ in schema.numeric_features] + schema.categorical_features
+        xs = {
+            k: np.concatenate([e[0], e[1].astype(np.float32)], 1)
+            for k, e in (("train", raw_train), ("val", enc["val"]))
+        }
+        report = {
+            "dataset": self.spec.dataset, "task": schema.task,
+            "rows": {k: len(v[2]) for k, v in enc.items()}, "rows_dropped": dropped,
+            "features": {"numeric": len(schema.numeric_features), "categorical": len(schema.categorical_features), "network_inputs": self.spec.shape[0]},
+            "dropped_columns": schema.dropped,
+            "outliers": {schema.numeric_features[j][0]: r["outliers"] for j, r in out_report.items()},
+            "target": {k: quality.target_balance(v[2], schema.task, schema.classes) for k, v in enc.items() if len(v[2])},
+            "leakage": quality.leakage(names, xs["train"], raw_train[2], xs["val"], enc["val"][2], schema.task, self.split_seed),
+            **quality.table_facts(df, [c.name for c in schema.columns], split_of_row),
+        }  # fmt: skip
+        if not (self.val_path or self.test_path) and self.cv_folds:
+            report["cv"] = {"folds": self.cv_folds, "fold": self.cv_fold}
+        return report
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def setup(self, stage: str | None = None) -> None:
+        super().setup(stage)
+        if self.trainer is not None and not self._tb_written:
+            from lightning.pytorch.loggers import TensorBoardLogger
+
+            text = "\n".join(f"    {line}" for line in quality.summary_lines(self._report))
+            for logger in self.trainer.loggers:
+                if isinstance(logger, TensorBoardLogger):
+                    logger.experiment.add_text("data/report", text)
+            self._tb_written = True
+
+    def move_to(self, device: torch.device) -> None:
+        self.splits = {k: tuple(t.to(device) for t in v) for k, v in self.splits.items()}
+
+    def report(self) -> dict:
+        return self._report

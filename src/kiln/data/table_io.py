@@ -1,0 +1,70 @@
+"""Reading a table from CSV, Parquet, a DataFrame or scikit-learn, with errors a user can act on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from kiln.errors import KilnError
+
+SKLEARN_TABLES = ("wine", "breast_cancer", "diabetes", "iris", "digits")
+
+
+def read_table(source, key: str = "data.path") -> pd.DataFrame:
+    """A DataFrame from a path (.csv, .tsv, .parquet), ``sklearn:<name>`` or a DataFrame."""
+    if isinstance(source, pd.DataFrame):
+        df = source
+    elif source is None or str(source) in ("", "???"):
+        raise KilnError(f"{key} is not set; pass {key}=path/to/table.csv (or .parquet).")
+    elif str(source).startswith("sklearn:"):
+        df = _sklearn(str(source).split(":", 1)[1], key)
+    else:
+        df = _read_file(Path(str(source)).expanduser(), key)
+    if df.shape[0] == 0 or df.shape[1] == 0:
+        raise KilnError(f"{key}={source} holds no rows; pass a table with a header and data rows.")
+    df.columns = [str(c) for c in df.columns]
+    dup = df.columns[df.columns.duplicated()].tolist()
+    if dup:
+        raise KilnError(
+            f"{key}={source} has repeated column names ({', '.join(dup)}); rename them."
+        )
+    return df
+
+
+def _read_file(path: Path, key: str) -> pd.DataFrame:
+    if not path.is_file():
+        raise KilnError(f"{key}={path} does not exist; pass the path of a .csv or .parquet file.")
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".parquet", ".pq"):
+            return pd.read_parquet(path)
+        if suffix in (".csv", ".tsv", ".txt", ".gz"):
+            return pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",", low_memory=False)
+    except pd.errors.EmptyDataError:
+        raise KilnError(
+            f"{key}={path} is empty; pass a table with a header and data rows."
+        ) from None
+    except pd.errors.ParserError as err:
+        detail = str(err).strip().splitlines()[-1].rstrip(".")
+        raise KilnError(
+            f"{key}={path} is not a well-formed CSV ({detail}); give every row the header's number of fields."
+        ) from None
+    except (UnicodeDecodeError, OSError, ValueError) as err:
+        kind = "Parquet" if suffix in (".parquet", ".pq") else "CSV"
+        raise KilnError(
+            f"{key}={path} could not be read as {kind} ({type(err).__name__}); check that the file is a valid {kind} file."
+        ) from None
+    raise KilnError(
+        f"{key}={path} has the suffix {suffix!r}; kiln reads .csv, .tsv and .parquet files."
+    )
+
+
+def _sklearn(name: str, key: str) -> pd.DataFrame:
+    from sklearn import datasets
+
+    if name not in SKLEARN_TABLES:
+        raise KilnError(
+            f"{key}=sklearn:{name} is not a bundled table; use one of {', '.join(SKLEARN_TABLES)}."
+        )
+    return getattr(datasets, f"load_{name}")(as_frame=True).frame

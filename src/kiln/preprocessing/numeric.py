@@ -1,0 +1,134 @@
+"""Numeric columns: outlier handling, imputation and normalisation as one fitted module.
+
+Every statistic is a per-column buffer and every step is a whole-tensor op (no per-column
+Python branches), so the same module runs on a GPU and exports to ONNX. Columns that a step
+does not touch get neutral values (bounds of +-inf, a centre of 0 and a scale of 1).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from scipy import stats
+from torch import Tensor
+
+from kiln.preprocessing.base import Fitted
+
+_BOUND = 1e-7  # the tail share QuantileTransformer maps to its extreme values
+_CLIP_LO = float(stats.norm.ppf(_BOUND - np.spacing(1)))
+_CLIP_HI = float(stats.norm.ppf(1 - (_BOUND - np.spacing(1))))
+
+
+def _interp(v: Tensor, xp: Tensor, fp: Tensor) -> Tensor:
+    """np.interp row by row: v [F, N], xp and fp [F, Q] with xp sorted along dim 1."""
+    q = xp.shape[1]
+    j = (torch.searchsorted(xp, v, right=True) - 1).clamp(0, max(q - 2, 0))
+    x0, x1 = xp.gather(1, j), xp.gather(1, (j + 1).clamp(max=q - 1))
+    y0, y1 = fp.gather(1, j), fp.gather(1, (j + 1).clamp(max=q - 1))
+    dx = x1 - x0
+    t = torch.where(dx > 0, (v - x0) / torch.where(dx > 0, dx, torch.ones_like(dx)), 0.0)
+    y = y0 + t * (y1 - y0)
+    y = torch.where(v >= xp[:, -1:], fp[:, -1:], y)
+    return torch.where(v < xp[:, :1], fp[:, :1], y)
+
+
+class NumericPipeline(Fitted):
+    """raw [N, F] (NaN = missing) -> outliers -> impute -> normalise -> [N, F + indicators + flags].
+
+    Buffers: outlier bounds for clipping (clip_lo/hi), for treating as missing (miss_lo/hi)
+    and for flag features (flag_lo/hi at flag_idx); fill values; the missing-indicator
+    columns (ind_idx); log mask, centre and scale of the affine normalisations; and the
+    quantiles of the quantile-to-normal columns (quant_idx), the rest being affine_idx.
+    """
+
+    BUFFERS = (
+        "clip_lo", "clip_hi", "miss_lo", "miss_hi", "flag_idx", "flag_lo", "flag_hi",
+        "fill", "ind_idx", "log_mask", "center", "scale", "affine_idx", "quant_idx",
+        "quantiles", "references",
+    )  # fmt: skip
+
+    def __init__(self, **buffers: Tensor) -> None:
+        super().__init__()
+        for name in self.BUFFERS:
+            default = torch.zeros(0, dtype=torch.long if name.endswith("idx") else torch.float32)
+            self.register_buffer(name, buffers.get(name, default))
+
+    @property
+    def out_features(self) -> int:
+        return len(self.affine_idx) + len(self.quant_idx) + len(self.ind_idx) + len(self.flag_idx)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = torch.where(torch.isfinite(x), x, torch.nan)  # +-inf counts as missing
+        flag = x[:, self.flag_idx]
+        flags = ((flag < self.flag_lo) | (flag > self.flag_hi)).to(x.dtype)
+        x = torch.where((x < self.miss_lo) | (x > self.miss_hi), torch.nan, x)
+        x = torch.minimum(torch.maximum(x, self.clip_lo), self.clip_hi)  # NaN stays NaN
+        indicators = torch.isnan(x[:, self.ind_idx]).to(x.dtype)
+        x = torch.where(torch.isnan(x), self.fill, x)
+        x = torch.where(self.log_mask, torch.sign(x) * torch.log1p(torch.abs(x)), x)
+        x = (x - self.center) / self.scale
+        out = torch.cat([x[:, self.affine_idx], self._quantile(x[:, self.quant_idx])], 1)
+        out = torch.nan_to_num(out, nan=0.0, posinf=1e6, neginf=-1e6)  # never NaN/inf downstream
+        return torch.cat([out, indicators, flags], 1)
+
+    def _quantile(self, v: Tensor) -> Tensor:
+        """QuantileTransformer(output_distribution='normal').transform, column by column."""
+        if self.quantiles.numel() == 0:
+            return v
+        v = v.T.contiguous()
+        qs, refs = self.quantiles, self.references.expand_as(self.quantiles)
+        u = 0.5 * (_interp(v, qs, refs) - _interp(-v, -qs.flip(1), -refs.flip(1)))
+        u = torch.where(v + _BOUND > qs[:, -1:], 1.0, u)
+        u = torch.where(v - _BOUND < qs[:, :1], 0.0, u)
+        return torch.special.ndtri(u).clamp(_CLIP_LO, _CLIP_HI).T
+
+
+# -- fitting (numpy, float64, on the training split) ------------------------------------
+def outlier_bounds(col: np.ndarray, method: str, k: float, threshold: float) -> tuple[float, float]:
+    """IQR fences (q1 - k*IQR, q3 + k*IQR) or mean +- threshold*std; +-inf when off."""
+    finite = col[np.isfinite(col)]
+    if method == "none" or finite.size == 0:
+        return -math.inf, math.inf
+    if method == "iqr":
+        q1, q3 = np.percentile(finite, [25, 75])
+        return float(q1 - k * (q3 - q1)), float(q3 + k * (q3 - q1))
+    mean, std = float(finite.mean()), float(finite.std())
+    return mean - threshold * std, mean + threshold * std
+
+
+def fill_value(col: np.ndarray, strategy: str, constant: float) -> float:
+    """SimpleImputer's statistic for one column (NaN = missing)."""
+    finite = col[~np.isnan(col)]
+    if strategy == "constant" or finite.size == 0:
+        return float(constant) if strategy == "constant" else 0.0
+    if strategy == "mean":
+        return float(finite.mean())
+    if strategy == "most_frequent":
+        values, counts = np.unique(finite, return_counts=True)
+        return float(values[np.argmax(counts)])  # ties: the smallest value, as scikit-learn
+    return float(np.median(finite))  # median, and the fill for drop_row at inference
+
+
+def center_scale(col: np.ndarray, method: str) -> tuple[float, float]:
+    """(centre, scale) of standard, minmax, robust and log_standard; constant columns scale 1."""
+    if method in ("none", "quantile"):
+        return 0.0, 1.0
+    if method in ("standard", "log_standard"):
+        center, scale = col.mean(), col.std()
+    elif method == "minmax":
+        center, scale = col.min(), col.max() - col.min()
+    else:  # robust
+        q1, center, q3 = np.percentile(col, [25, 50, 75])
+        scale = q3 - q1
+    return float(center), float(scale) if scale > 10 * np.finfo(np.float64).eps else 1.0
+
+
+def quantiles_of(x: np.ndarray, n_quantiles: int, seed: int = 0, subsample: int = 100_000):
+    """Per-column quantiles [F, Q] and their reference levels [Q], as QuantileTransformer fits them."""
+    n = min(n_quantiles, len(x))
+    if len(x) > subsample:
+        x = x[np.random.default_rng(seed).choice(len(x), subsample, replace=False)]
+    refs = np.linspace(0, 1, n)
+    return np.nanpercentile(x, refs * 100, axis=0).T, refs
