@@ -104,7 +104,7 @@ def create_app(predictor: Predictor, settings: ServeSettings | None = None) -> F
     schema = predictor.schema
     telemetry = Telemetry(
         schema.names,
-        categorical=[f["name"] for f in schema.features if f.get("type") == "category"],
+        categorical=[f["name"] for f in schema.features if f.get("type") == "categorical"],
     )
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kiln-model")
     state = {"ready": False, "batcher": None}
@@ -209,10 +209,10 @@ def create_app(predictor: Predictor, settings: ServeSettings | None = None) -> F
                 f"body holds {len(records)} records, over the limit of max_rows={settings.max_rows}; split the request.",
             )
         try:
-            inputs, missing = predictor.encode(records)
+            inputs, missing, unknown = predictor.encode(records)
         except InputError as err:
             raise _bad(422, str(err)) from None
-        telemetry.observe_inputs(missing)
+        telemetry.observe_inputs(missing, unknown)
         if state["batcher"] is not None:
             out = await state["batcher"].submit(inputs)
         else:

@@ -17,7 +17,7 @@ from torch import Tensor, nn
 
 from kiln.serving.schema import InputSchema
 
-OPSET = 17
+OPSET = 18
 
 
 class ExportPipeline(nn.Module):
@@ -27,9 +27,9 @@ class ExportPipeline(nn.Module):
         super().__init__()
         self.module = module
 
-    def forward(self, *inputs: Tensor) -> Tensor:
-        x = inputs[0] if len(inputs) == 1 else tuple(inputs)
-        return self.module.to_prediction(self.module.raw_output(x))
+    def forward(self, x: Tensor, x_cat: Tensor | None = None) -> Tensor:
+        inputs = x if x_cat is None else (x, x_cat)
+        return self.module.to_prediction(self.module.raw_output(inputs))
 
 
 def input_names(n_inputs: int) -> list[str]:
@@ -45,21 +45,24 @@ def torch_predict(pipeline: nn.Module, inputs: list[np.ndarray], batch: int = 10
 
 
 def write_onnx(pipeline: nn.Module, example: list[Tensor], path: Path) -> None:
+    """torch.export-based ONNX export (onnxscript) with a dynamic batch axis, weights inside."""
     names = input_names(len(example))
-    axes = {n: {0: "batch"} for n in [*names, "y"]}
+    batch = torch.export.Dim("batch", min=1)
+    shapes = dict(zip(["x", "x_cat"], ({0: batch} for _ in example), strict=False))
     with warnings.catch_warnings():
-        # the TorchScript exporter: fast, and needs no onnxscript; it traces this fixed graph
         warnings.simplefilter("ignore")
-        torch.onnx.export(
+        program = torch.onnx.export(
             pipeline,
             tuple(example),
-            str(path),
-            dynamo=False,
+            dynamo=True,
             input_names=names,
             output_names=["y"],
-            dynamic_axes=axes,
+            dynamic_shapes=shapes,
             opset_version=OPSET,
+            external_data=False,
+            verbose=False,
         )
+    program.save(str(path), external_data=False)
 
 
 def write_weights(module: nn.Module, path: Path) -> None:
@@ -77,8 +80,10 @@ def nullable_features(pipeline: nn.Module, x: np.ndarray) -> list[bool]:
     return [bool(np.isfinite(o).all()) for o in out.reshape(len(rows), -1)]
 
 
-def infer_schema(dm, spec, pipeline: nn.Module, test_inputs: list[np.ndarray]) -> InputSchema:
-    """The raw fields of a request, from the data module (feature names) and the spec."""
+def infer_schema(dm, spec, pipeline: nn.Module, test_inputs: list[np.ndarray]):
+    """The raw fields of a request: kiln's table schema, else feature names or a tensor shape."""
+    if "schema" in spec.extra:
+        return InputSchema.from_dict({"kind": "schema", "schema": spec.extra["schema"]})
     if spec.kind == "tabular":
         names = getattr(dm, "feature_names", None) or [f"x{i}" for i in range(spec.shape[0])]
         schema = InputSchema.for_table(list(names))

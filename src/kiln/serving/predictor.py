@@ -13,7 +13,7 @@ import pandas as pd
 
 from kiln.errors import KilnError
 from kiln.serving.artifact import ONNX, WEIGHTS, read_metadata
-from kiln.serving.schema import InputError, InputSchema
+from kiln.serving.schema import InputError, InputSchema  # noqa: F401
 
 
 class Predictor:
@@ -64,8 +64,9 @@ class Predictor:
             [np.ascontiguousarray(a, dtype=t) for a, t in zip(inputs, self.dtypes, strict=True)]
         )
 
-    def encode(self, data) -> tuple[list[np.ndarray], np.ndarray]:
-        """Records (a dict or a list of dicts) or a DataFrame -> graph inputs, missing counts."""
+    def encode(self, data):
+        """Records (a dict or a list of dicts) or a DataFrame -> (graph inputs, missing values
+        per field, unknown categories per field)."""
         if isinstance(data, pd.DataFrame):
             return self.schema.encode_frame(data)
         if isinstance(data, dict):
@@ -79,7 +80,7 @@ class Predictor:
     # -- user-facing --------------------------------------------------------------------
     def predict(self, data) -> pd.DataFrame:
         """One row per input row: ``prediction`` plus ``proba_<label>`` columns for classifiers."""
-        inputs, _ = self.encode(data)
+        inputs, _, _ = self.encode(data)
         index = data.index if isinstance(data, pd.DataFrame) else None
         return self.to_frame(self.run(inputs), index)
 
@@ -107,7 +108,7 @@ class Predictor:
         ]
 
     def predict_records(self, data) -> list[dict]:
-        inputs, _ = self.encode(data)
+        inputs, _, _ = self.encode(data)
         return self.to_records(self.run(inputs))
 
     @property

@@ -45,7 +45,12 @@ class InputSchema:
         return {"kind": self.kind, "features": self.features}
 
     @classmethod
-    def from_dict(cls, d: dict) -> InputSchema:
+    def from_dict(cls, d: dict):
+        """The inputs of an artifact: this class, or TableInputs for kiln's table schema."""
+        if d["kind"] == "schema":
+            from kiln.serving.table_inputs import TableInputs
+
+            return TableInputs(d["schema"])
         return cls(d["kind"], d["features"])
 
     @classmethod
@@ -78,8 +83,8 @@ class InputSchema:
         }
 
     # -- records (the server) -----------------------------------------------------------
-    def encode_records(self, records: list) -> tuple[list[np.ndarray], np.ndarray]:
-        """Arrays for the graph, and the count of missing values per feature."""
+    def encode_records(self, records: list):
+        """Arrays for the graph, and missing values and unknown categories per field."""
         n = len(records)
         width = self.size if self.kind == "tensor" else len(self.names)
         x = np.empty((n, width), dtype=np.float32)
@@ -114,7 +119,7 @@ class InputSchema:
                         f"{where}: field {name!r} is a {_json_type(v)}; send a number."
                     )
         self._check_finite(x)
-        return [x.reshape(n, *self.shape) if self.kind == "tensor" else x], self._missing(x)
+        return [x.reshape(n, *self.shape) if self.kind == "tensor" else x], *self._quality(x)
 
     def _name_bad_keys(self, rec: dict, where: str) -> None:
         missing = [k for k in self.names if k not in rec]
@@ -159,7 +164,7 @@ class InputSchema:
             return [f"{self.names[0]}_{k}" for k in range(self.size)]
         return self.names
 
-    def encode_frame(self, df: pd.DataFrame) -> tuple[list[np.ndarray], np.ndarray]:
+    def encode_frame(self, df: pd.DataFrame):
         cols = self.frame_columns()
         missing = [c for c in cols if c not in df.columns]
         if missing:
@@ -175,11 +180,13 @@ class InputSchema:
                 )
         x = df[cols].to_numpy(dtype=np.float32, na_value=np.nan)
         self._check_finite(x)
-        return [x.reshape(len(df), *self.shape) if self.kind == "tensor" else x], self._missing(x)
+        return [x.reshape(len(df), *self.shape) if self.kind == "tensor" else x], *self._quality(x)
 
-    def _missing(self, x: np.ndarray) -> np.ndarray:
+    def _quality(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Missing values and unknown categories (none: no categories here) per field."""
         counts = np.isnan(x).sum(0)
-        return counts.sum(keepdims=True) if self.kind == "tensor" else counts
+        missing = counts.sum(keepdims=True) if self.kind == "tensor" else counts
+        return missing, np.zeros_like(missing)
 
 
 def _json_type(v) -> str:

@@ -44,12 +44,12 @@ class Telemetry:
         self._missing = [self.missing.labels(f) for f in features]
         self._unknown = {f: self.unknown.labels(f) for f in categorical or []}
 
-    def observe_inputs(self, missing: np.ndarray, unknown: dict[str, int] | None = None) -> None:
+    def observe_inputs(self, missing: np.ndarray, unknown: np.ndarray) -> None:
+        """Counts per feature, in the order of ``features``."""
         for k in np.flatnonzero(missing):
             self._missing[k].inc(int(missing[k]))
-        for name, n in (unknown or {}).items():
-            if n:
-                self._unknown[name].inc(n)
+        for k in np.flatnonzero(unknown):
+            self._unknown[self.features[k]].inc(int(unknown[k]))
 
     def observe_batch(self, rows: int) -> None:
         self.batch_size.observe(rows)

@@ -33,6 +33,8 @@ def run(cfg: DictConfig) -> dict:
             f"{out} already exists and kiln never overwrites it; pass out=<a new directory>."
         )
     train_cfg = OmegaConf.create(ckpt["kiln"]["config"])
+    if ckpt["kiln"].get("schema") is not None:  # a table: reuse the fitted schema as is
+        train_cfg.data.schema = ckpt["kiln"]["schema"]
     L.seed_everything(int(train_cfg.get("seed", 0)), verbose=False)
     dm = build_datamodule(train_cfg.data)
     module = build_module(train_cfg, dm, run_config=ckpt["kiln"]["config"])

@@ -30,7 +30,7 @@ def run(cfg: DictConfig) -> dict:
                 raise KilnError(
                     f"input column {taken[0]!r} clashes with a prediction column; rename or drop it."
                 )
-            inputs, _ = predictor.encode(chunk)
+            inputs, _, _ = predictor.encode(chunk)
             preds = predictor.to_frame(predictor.run(inputs), chunk.index)
             writer.write(chunk.join(preds))
         writer.commit()
