@@ -37,7 +37,12 @@ def torch_runner(meta: dict, weights: Path, threads: int):
         torch.set_num_threads(int(threads))
     spec = InputSpec.from_dict(meta["spec"])
     network = build_network(instantiate(OmegaConf.create(meta["config"]["model"])), spec)
-    preprocessor = _class(meta["torch"]["preprocessor"])()
+    try:
+        preprocessor = _class(meta["torch"]["preprocessor"])()
+    except TypeError:
+        raise KilnError(
+            f"format=torch cannot rebuild {meta['torch']['preprocessor']} without its data; export with format=onnx."
+        ) from None
     module = KilnModule(network=network, spec=spec, preprocessor=preprocessor)
     module.load_state_dict(load_file(str(weights)), strict=True)
     pipeline = ExportPipeline(module).eval()
