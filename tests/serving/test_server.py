@@ -165,7 +165,7 @@ def test_sigterm_finishes_requests_in_flight(penguins_artifact, penguins_rows, t
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "KILN_RUNS": str(tmp_path)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "kiln", "serve", f"artifact={penguins_artifact}", f"port={port}",
-         "batching.max_wait_ms=1500", "batching.max_batch_size=1000"],  # fmt: skip
+         "batching.max_wait_ms=3000", "batching.max_batch_size=1000"],  # fmt: skip
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
@@ -181,7 +181,7 @@ def test_sigterm_finishes_requests_in_flight(penguins_artifact, penguins_rows, t
         with ThreadPoolExecutor(8) as pool:
             futures = [pool.submit(call, r) for r in records]
             sent.wait()
-            threading.Event().wait(0.5)  # the requests now wait in the micro-batcher
+            threading.Event().wait(1.0)  # the requests now wait in the micro-batcher
             proc.send_signal(signal.SIGTERM)
             codes = [f.result() for f in futures]
         assert codes == [200] * 8
