@@ -21,9 +21,24 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel
 
 REPO = Path(__file__).resolve().parents[1]
 ROWS = pd.read_csv(REPO / "data" / "penguins.csv").drop(columns=["species"])
+
+
+class Penguin(BaseModel):
+    """The request body of the hand-written baseline."""
+
+    island: str | None
+    bill_length_mm: float | None
+    bill_depth_mm: float | None
+    flipper_length_mm: float | None
+    body_mass_g: float | None
+    sex: str | None
+    year: int | None
+
+
 RECORDS = [{k: (None if v != v else v) for k, v in r.items()} for r in ROWS.to_dict("records")]
 
 
@@ -32,7 +47,6 @@ def baseline_app(ckpt: str):
     import torch
     from fastapi import FastAPI
     from omegaconf import OmegaConf
-    from pydantic import BaseModel
 
     from kiln.data.schema import Schema
     from kiln.tasks.common import build_datamodule, build_module, load_checkpoint
@@ -46,15 +60,6 @@ def baseline_app(ckpt: str):
     schema = Schema.from_dict(state["kiln"]["schema"])
     labels = module.spec.class_names
     torch.set_num_threads(1)
-
-    class Penguin(BaseModel):
-        island: str | None
-        bill_length_mm: float | None
-        bill_depth_mm: float | None
-        flipper_length_mm: float | None
-        body_mass_g: float | None
-        sex: str | None
-        year: int | None
 
     app = FastAPI()
 
@@ -87,7 +92,7 @@ def start(cmd: list[str], port: int) -> subprocess.Popen:
         except OSError:
             time.sleep(0.1)
     proc.kill()
-    raise SystemExit(f"server on {port} did not start: {proc.stderr.read().decode()[-2000:]}")
+    raise SystemExit(f"server on {port} did not start: {cmd}")
 
 
 def load(port: int, clients: int, seconds: float) -> tuple[float, float, float, int]:
@@ -195,6 +200,7 @@ def main() -> None:
             "export", [f"ckpt_path={args.ckpt}", f"out={args.artifact}", f"paths.root={tmp}"]
         )
     rows = in_process(args.artifact)
+    print("in-process:", rows, flush=True)
     kiln_cmd = [
         sys.executable,
         "-m",
@@ -219,6 +225,7 @@ def main() -> None:
         for i, (name, cmd) in enumerate(servers.items()):
             port = 18900 + i
             full = [*cmd, str(port)] if cmd[-1] == "--baseline-server" else [*cmd, f"port={port}"]
+            print("starting", name, flush=True)
             proc = start(full, port)
             try:
                 load(port, args.clients, 1.0)  # warm-up
