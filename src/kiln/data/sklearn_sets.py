@@ -40,6 +40,7 @@ class SklearnDataModule(InMemoryDataModule):
         x = np.asarray(bunch.data, dtype=np.float32)
         y = np.asarray(bunch.target)
         names = [str(n) for n in bunch.target_names] if hasattr(bunch, "target_names") else None
+        self.feature_names = [str(n) for n in bunch.feature_names]  # the fields a server asks for
         if self.as_image:
             return RawData(
                 x=x.reshape(-1, 1, 8, 8), y=y, kind="image", name="digits_images", class_names=names

@@ -1,0 +1,96 @@
+"""Chunked reading and writing of CSV and Parquet files, so `kiln predict` runs in flat memory.
+
+Output goes to a hidden temporary file beside the target and is renamed into place at the end:
+a failed run leaves nothing half-written, and an existing file is replaced only when asked.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from kiln.errors import KilnError
+
+FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+
+
+def file_format(path: Path, what: str) -> str:
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise KilnError(f"{what}={path} has an unknown extension; use a .csv or .parquet file.")
+    return fmt
+
+
+def read_chunks(path: Path, rows: int) -> Iterator[pd.DataFrame]:
+    if not path.is_file():
+        raise KilnError(f"input={path} does not exist; pass the path of a CSV or Parquet file.")
+    try:
+        if file_format(path, "input") == "csv":
+            yield from pd.read_csv(path, chunksize=rows)
+        else:
+            for batch in pq.ParquetFile(path).iter_batches(batch_size=rows):
+                yield batch.to_pandas()
+    except (
+        pd.errors.ParserError,
+        pd.errors.EmptyDataError,
+        pa.ArrowInvalid,
+        UnicodeDecodeError,
+    ) as err:
+        raise KilnError(
+            f"input={path} could not be read ({str(err).splitlines()[0]}); check that it is a valid file."
+        ) from None
+
+
+class ChunkWriter:
+    """Appends DataFrame chunks to a CSV or Parquet file, moved into place on ``commit``."""
+
+    def __init__(self, path: Path, overwrite: bool = False) -> None:
+        self.format = file_format(path, "output")
+        if path.exists() and not overwrite:
+            raise KilnError(
+                f"output={path} already exists; pass a new path or overwrite=true to replace it."
+            )
+        if path.exists() and path.is_dir():
+            raise KilnError(f"output={path} is a directory; pass a file path.")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.overwrite = overwrite
+        self.tmp = path.with_name(f".{path.name}.partial-{uuid.uuid4().hex[:8]}")
+        self._parquet: pq.ParquetWriter | None = None
+        self._schema: pa.Schema | None = None
+        self.rows = 0
+
+    def write(self, df: pd.DataFrame) -> None:
+        if self.format == "csv":
+            df.to_csv(self.tmp, mode="a", header=self.rows == 0, index=False)
+        else:
+            table = pa.Table.from_pandas(df, schema=self._schema, preserve_index=False)
+            if self._parquet is None:
+                self._schema = table.schema
+                self._parquet = pq.ParquetWriter(self.tmp, table.schema)
+            self._parquet.write_table(table)
+        self.rows += len(df)
+
+    def commit(self) -> None:
+        if self._parquet is not None:
+            self._parquet.close()
+        if self.rows == 0 and not self.tmp.exists():
+            self.tmp.touch()
+        if self.overwrite:
+            os.replace(self.tmp, self.path)
+        else:
+            try:
+                os.link(self.tmp, self.path)  # fails if someone created the file meanwhile
+            finally:
+                self.tmp.unlink(missing_ok=True)
+
+    def abort(self) -> None:
+        if self._parquet is not None:
+            self._parquet.close()
+        self.tmp.unlink(missing_ok=True)

@@ -1,0 +1,54 @@
+"""format=torch: rebuild the pipeline from kiln's own classes and safetensors weights (no pickle).
+
+Needs kiln's training code (models, preprocessing) importable; the ONNX artifact does not.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import numpy as np
+
+from kiln.errors import KilnError
+
+
+def _class(path: str):
+    if not path.startswith("kiln."):
+        raise KilnError(
+            f"Artifact names class {path!r} outside kiln; export it again with kiln export."
+        )
+    mod, _, name = path.rpartition(".")
+    return getattr(importlib.import_module(mod), name)
+
+
+def torch_runner(meta: dict, weights: Path, threads: int):
+    import torch
+    from hydra.utils import instantiate
+    from omegaconf import OmegaConf
+    from safetensors.torch import load_file
+
+    from kiln.data.spec import InputSpec
+    from kiln.models import build_network
+    from kiln.module import KilnModule
+    from kiln.serving.export import ExportPipeline
+
+    if threads > 0:
+        torch.set_num_threads(int(threads))
+    spec = InputSpec.from_dict(meta["spec"])
+    network = build_network(instantiate(OmegaConf.create(meta["config"]["model"])), spec)
+    try:
+        preprocessor = _class(meta["torch"]["preprocessor"])()
+    except TypeError:
+        raise KilnError(
+            f"format=torch cannot rebuild {meta['torch']['preprocessor']} without its data; export with format=onnx."
+        ) from None
+    module = KilnModule(network=network, spec=spec, preprocessor=preprocessor)
+    module.load_state_dict(load_file(str(weights)), strict=True)
+    pipeline = ExportPipeline(module).eval()
+
+    def run(inputs: list[np.ndarray]) -> np.ndarray:
+        with torch.inference_mode():
+            return pipeline(*(torch.from_numpy(a) for a in inputs)).numpy()
+
+    return run

@@ -1,0 +1,58 @@
+"""Serve an exported artifact over HTTP (FastAPI on uvicorn), with micro-batching and metrics."""
+
+from __future__ import annotations
+
+import logging
+
+from omegaconf import DictConfig
+
+from kiln.errors import KilnError
+from kiln.serving.app import ServeSettings, create_app
+from kiln.serving.predictor import Predictor
+
+log = logging.getLogger("kiln")
+
+
+def settings_from(cfg: DictConfig) -> ServeSettings:
+    for key in ("max_body_bytes", "max_rows"):
+        if int(cfg[key]) < 1:
+            raise KilnError(f"{key}={cfg[key]} must be at least 1.")
+    b = cfg.batching
+    if int(b.max_batch_size) < 1 or float(b.max_wait_ms) < 0:
+        raise KilnError("batching.max_batch_size must be >= 1 and batching.max_wait_ms >= 0.")
+    key = cfg.get("api_key")
+    return ServeSettings(
+        batching=bool(b.enabled),
+        max_batch_size=int(b.max_batch_size),
+        max_wait_ms=float(b.max_wait_ms),
+        api_key=str(key) if key else None,
+        api_key_header=str(cfg.api_key_header),
+        max_body_bytes=int(cfg.max_body_bytes),
+        max_rows=int(cfg.max_rows),
+    )
+
+
+def run(cfg: DictConfig) -> None:
+    """Load the artifact, then serve until SIGINT/SIGTERM (requests in flight are finished)."""
+    import uvicorn
+
+    predictor = Predictor(cfg.artifact, threads=int(cfg.threads))
+    app = create_app(predictor, settings_from(cfg))
+    if cfg.host not in ("127.0.0.1", "localhost", "::1") and not cfg.get("api_key"):
+        log.warning(
+            "serving on %s without an API key: anyone who can reach it can call it", cfg.host
+        )
+    print(f"kiln serve: {cfg.artifact} on http://{cfg.host}:{cfg.port} (docs at /docs)", flush=True)
+    config = uvicorn.Config(
+        app,
+        host=str(cfg.host),
+        port=int(cfg.port),
+        log_level=str(cfg.log_level),
+        access_log=bool(cfg.access_log),
+        timeout_graceful_shutdown=int(cfg.graceful_timeout_s),
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    server.run()
+    if not server.started:
+        raise KilnError(f"The server could not start on {cfg.host}:{cfg.port}; pick a free port=.")
