@@ -143,8 +143,10 @@ def fit_numeric(x: np.ndarray, settings: list[dict], seed: int = 0, dtype=torch.
     fill, cs, quant_idx, quant_cols = np.zeros(f), np.zeros((f, 2)), [], []
     for j, s in enumerate(settings):  # pass 2: fill values and normalisation on kept rows
         col = column(j)[keep] if not keep.all() else column(j)
-        col[(col < b["miss_lo"][j]) | (col > b["miss_hi"][j])] = np.nan
-        col = np.clip(col, b["clip_lo"][j], b["clip_hi"][j])
+        if np.isfinite([b["miss_lo"][j], b["miss_hi"][j]]).any():  # skip no-op passes
+            col[(col < b["miss_lo"][j]) | (col > b["miss_hi"][j])] = np.nan
+        if np.isfinite([b["clip_lo"][j], b["clip_hi"][j]]).any():
+            col = np.clip(col, b["clip_lo"][j], b["clip_hi"][j])
         fill[j] = fill_value(col, s.get("impute", "median"), s.get("fill_value", 0.0))
         col[np.isnan(col)] = fill[j]
         if method[j] == "log_standard":
