@@ -13,7 +13,7 @@ the pipeline adds on top of the table (VmHWM after clearing it, minus the RSS be
 compared with the table's own size (pandas deep memory usage). Both sides get the same
 number of threads (--threads, default 1: torch, OpenMP and BLAS alike; on a shared 2-core
 machine two OpenMP threads spin-wait for a descheduled partner and torch's elementwise ops
-ran 20x slower in CPU time). Wall and process CPU seconds are both reported. Runs are
+took over 20x the CPU time). Wall and process CPU seconds are both reported. Runs are
 interleaved, best of each kept; outputs must agree (every 97th row) to 1e-4.
 
     python scripts/bench_preprocess.py [--rows 1000000] [--repeats 2] [--threads 1]
