@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from kiln.data.infer import DATE_PARTS, column_type, to_bool, to_number
 from kiln.errors import KilnError
@@ -148,10 +150,7 @@ class Schema:
                         dtype=np.float64, na_value=np.nan
                     )
             else:
-                codes = pd.Categorical(_as_str(s), categories=col.vocab).codes.astype(np.int64) + 2
-                codes[codes == 1] = 0  # not in the vocabulary: unknown
-                codes[s.isna().to_numpy()] = 1
-                cats.append(codes)
+                cats.append(_codes(s, col.vocab))
             j += len(col.features) if col.type != "categorical" else 0
         x_cat = np.stack(cats, 1) if cats else np.zeros((n, 0), np.int64)
         return x_num, x_cat
@@ -183,3 +182,17 @@ def _as_str(s: pd.Series) -> pd.Series:
     if s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
         return s
     return s.astype(str).where(s.notna(), np.nan)
+
+
+def _codes(s: pd.Series, vocab: list) -> np.ndarray:
+    """int64 codes: 0 = not in the vocabulary, 1 = missing, 2 + the value's position in it."""
+    s = _as_str(s)
+    if isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow":
+        arr = pa.array(s)  # Arrow strings: hash lookup in C++, no Python objects
+        found = pc.index_in(arr, value_set=pa.array(vocab, type=arr.type))
+        codes = pc.fill_null(found, -2).to_numpy().astype(np.int64) + 2
+    else:
+        codes = pd.Index(vocab, dtype=object).get_indexer(s.astype(object)).astype(np.int64) + 2
+        codes[codes == 1] = 0
+    codes[s.isna().to_numpy()] = 1
+    return codes

@@ -88,8 +88,10 @@ class NumericPipeline(Fitted):
 # -- fitting (numpy, float64, on the training split) ------------------------------------
 def outlier_bounds(col: np.ndarray, method: str, k: float, threshold: float) -> tuple[float, float]:
     """IQR fences (q1 - k*IQR, q3 + k*IQR) or mean +- threshold*std; +-inf when off."""
+    if method == "none":
+        return -math.inf, math.inf
     finite = col[np.isfinite(col)]
-    if method == "none" or finite.size == 0:
+    if finite.size == 0:
         return -math.inf, math.inf
     if method == "iqr":
         q1, q3 = np.percentile(finite, [25, 75])
@@ -108,7 +110,9 @@ def fill_value(col: np.ndarray, strategy: str, constant: float) -> float:
     if strategy == "most_frequent":
         values, counts = np.unique(finite, return_counts=True)
         return float(values[np.argmax(counts)])  # ties: the smallest value, as scikit-learn
-    return float(np.median(finite))  # median, and the fill for drop_row at inference
+    return float(
+        np.median(finite, overwrite_input=True)
+    )  # median, and the fill for drop_row at inference
 
 
 def center_scale(col: np.ndarray, method: str) -> tuple[float, float]:
