@@ -4,13 +4,17 @@ every row once per epoch, and the same test metrics as one process with the same
 from __future__ import annotations
 
 import json
+import os
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 import kiln.api
 from kiln.errors import KilnError
-from tests.conftest import cli
+from tests.conftest import REPO, cli
 
 PROBE = "tests.integration.ddp_probe"
 COMMON = [
@@ -113,6 +117,38 @@ def test_two_processes_match_one_process_with_the_same_global_batch(ddp_run):
     assert abs(ddp["test/loss"] - single["test/loss"]) < LOSS_TOL
     assert abs(ddp["test/acc"] - single["test/acc"]) <= 1 / 61 + 1e-9
     assert abs(ddp["val/acc_best"] - single["val/acc_best"]) <= 1 / 61 + 1e-9
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_two_torchrun_nodes_on_localhost_make_one_run(ddp_run, tmp_path):
+    """Two torchrun agents ("nodes" of one process each) meet at a c10d rendezvous on
+    127.0.0.1, as two machines would at host:port (docs/distributed.md)."""
+    conf, runs = write_config_dir(tmp_path / "conf"), tmp_path / "runs"
+    env = {**os.environ, "KILN_RUNS": str(runs), "TMPDIR": str(tmp_path), "PYTHONUNBUFFERED": "1"}
+    port = free_port()
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nnodes=2", "--nproc-per-node=1"]
+    cmd += ["--rdzv-backend=c10d", f"--rdzv-endpoint=127.0.0.1:{port}", "--rdzv-id=kiln-test"]
+    cmd += ["--local-addr=127.0.0.1", "-m", "kiln", "train", "--config-dir", str(conf)]
+    cmd += [*COMMON, "trainer=ddp_cpu", "trainer.devices=1", "trainer.num_nodes=2"]
+    cmd += ["data.batch_size=16"]
+    nodes = [
+        subprocess.Popen(
+            cmd, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        for _ in range(2)
+    ]
+    outs = [node.communicate(timeout=300)[0] for node in nodes]
+    assert [node.returncode for node in nodes] == [0, 0], "\n".join(o[-2000:] for o in outs)
+    assert sum(o.count("final metrics") for o in outs) == 1  # one console across the nodes
+    (run,) = (runs / "train").iterdir()
+    assert not list(tmp_path.glob("kiln-rank*"))
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert abs(metrics["test/loss"] - ddp_run["single"]["test/loss"]) < LOSS_TOL
 
 
 def test_in_process_api_refuses_several_devices(runs):
