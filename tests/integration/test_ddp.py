@@ -85,6 +85,8 @@ def test_one_run_directory_written_by_rank_zero_only(ddp_run):
     assert not list(ddp_run["tmp"].glob("kiln-rank*"))  # other ranks' scratch dirs are gone
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["global_step"] == 2 * 9  # 140 rows per rank / 16 = 9 steps per epoch
+    # throughput counts both ranks' rows after 5 warm-up steps of the global batch of 32
+    assert metrics["train_samples"] == 2 * 280 - 5 * 32 and metrics["train_samples_per_s"] > 0
 
 
 def test_console_is_not_repeated_per_rank(ddp_run):

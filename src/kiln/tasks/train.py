@@ -24,6 +24,7 @@ from kiln.tasks.common import (
     write_json,
 )
 from kiln.tb import log_hparams
+from kiln.throughput import Throughput
 
 log = logging.getLogger("kiln")
 
@@ -106,6 +107,7 @@ def run(cfg: DictConfig) -> dict[str, float]:
         "epochs": trainer.current_epoch,
         "global_step": trainer.global_step,
         "fit_seconds": round(fit_seconds, 3),
+        **next((c.summary() for c in trainer.callbacks if isinstance(c, Throughput)), {}),
     }
     if trainer.is_global_zero:
         log_hparams(
