@@ -65,3 +65,17 @@ def test_fused_optimizer_only_on_cuda_and_never_over_the_config():
     assert fused_kwargs(adamw, torch.device("cpu")) == {}
     assert fused_kwargs(functools.partial(adamw, fused=False), torch.device("cuda")) == {}
     assert fused_kwargs(functools.partial(torch.optim.LBFGS), torch.device("cuda")) == {}
+
+
+def test_slurm_launcher_config_composes():
+    pytest.importorskip(
+        "hydra_plugins.hydra_submitit_launcher", reason="the SLURM launcher needs kiln[slurm]"
+    )
+    from hydra.core.hydra_config import HydraConfig
+
+    import kiln.api
+
+    cfg = kiln.api.compose("train", ["hydra/launcher=slurm_ddp", "trainer=ddp"])
+    launcher = HydraConfig.get().launcher
+    assert launcher._target_.endswith("SlurmLauncher") and launcher.tasks_per_node == 8
+    assert cfg.trainer.strategy.process_group_backend == "nccl"
