@@ -30,7 +30,6 @@ for part in $parts; do
       ;;
     bench_gpu)  # issue 8: kiln vs hand-written loops (MLP, GPT ~110M + compile, digits CNN), ~3 min
       python3 scripts/bench_gpu.py --device cuda | tee "$OUT/bench_gpu.md" || echo "FAILED: bench_gpu"
-      cp "$(ls -d $KILN_RUNS/train/*/ 2>/dev/null | tail -1)metrics.json" "$OUT/last_metrics.json" 2>/dev/null
       ;;
     *)
       echo "unknown part $part";;
