@@ -79,6 +79,26 @@ def clean_scratch(output_dir: Path) -> None:
         shutil.rmtree(output_dir, ignore_errors=True)
 
 
+def launched_externally() -> bool:
+    """True in a process a launcher (torchrun, srun, Lightning for a child rank) started."""
+    return any(os.environ.get(k) is not None for k in _LAUNCHER_KEYS)
+
+
+def release(started_children: bool) -> None:
+    """End this run's process group, so the next job of a multirun starts its own ranks.
+
+    Lightning leaves the group and its launch variables (LOCAL_RANK, WORLD_SIZE, ...) in the
+    process that started the children; the next job would then take itself for a child.
+    """
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+    if started_children:
+        for key in ("LOCAL_RANK", "NODE_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"):
+            os.environ.pop(key, None)
+
+
 def processes_per_run(trainer_cfg) -> int:
     """Processes a trainer config asks for: devices x num_nodes (1 when devices is 'auto')."""
     devices = trainer_cfg.get("devices", 1)
@@ -91,8 +111,7 @@ def processes_per_run(trainer_cfg) -> int:
 
 def check_in_process(trainer_cfg) -> None:
     """kiln.api.run trains in the caller's process, which Lightning cannot re-launch per rank."""
-    launched = any(os.environ.get(k) is not None for k in _LAUNCHER_KEYS)
-    if processes_per_run(trainer_cfg) > 1 and not launched:
+    if processes_per_run(trainer_cfg) > 1 and not launched_externally():
         raise KilnError(
             "A run on several devices needs one process per device, which kiln.api.run cannot "
             "start; run it as `kiln train ...` (or under torchrun or srun)."

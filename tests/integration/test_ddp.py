@@ -156,3 +156,26 @@ def test_two_torchrun_nodes_on_localhost_make_one_run(ddp_run, tmp_path):
 def test_in_process_api_refuses_several_devices(runs):
     with pytest.raises(KilnError, match="kiln train"):
         kiln.api.run("train", [f"paths.root={runs}", "trainer=ddp_cpu"])
+
+
+@pytest.mark.slow
+def test_a_multirun_of_ddp_jobs_starts_fresh_ranks_for_each_job(tmp_path):
+    """Lightning's child ranks run one job; the next job must not reuse the finished group."""
+    proc = cli(
+        "train",
+        "-m",
+        "experiment=wine_mlp",
+        "trainer=ddp_cpu",
+        "debug=fast",
+        "optimizer=adam,sgd",
+        "print_config=false",
+        runs=tmp_path,
+        env={"TMPDIR": str(tmp_path)},
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    (sweep,) = (tmp_path / "train-multirun").iterdir()
+    jobs = sorted(p for p in sweep.iterdir() if p.is_dir())
+    assert [j.name for j in jobs] == ["0", "1"]
+    assert all((j / "metrics.json").is_file() for j in jobs)
+    assert proc.stdout.count("final metrics") == 2
+    assert proc.stdout.count("GLOBAL_RANK: 0, MEMBER: 1/2") == 2  # one group per job

@@ -40,6 +40,7 @@ def run(cfg: DictConfig) -> dict[str, float]:
         return run_folds(cfg, run)
     output_dir = Path(cfg.paths.output_dir)
     rank_zero = distributed.is_rank_zero()  # set by the launcher; the Trainer does not exist yet
+    starts_ranks = not distributed.launched_externally()  # Lightning may start children here
     distributed.quiet_other_ranks()
     distributed.check_launcher(cfg.trainer)
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -119,4 +120,6 @@ def run(cfg: DictConfig) -> dict[str, float]:
         print_metrics(f"{dm.spec.dataset}: final metrics", metrics)
         log.info("run directory: %s", output_dir)
     distributed.clean_scratch(output_dir)
+    if trainer.world_size > 1:
+        distributed.release(started_children=starts_ranks)
     return summary
