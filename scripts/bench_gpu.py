@@ -15,6 +15,7 @@ processes with trainer=cpu and trainer=ddp_cpu devices=2, read from their metric
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 import time
@@ -112,6 +113,7 @@ def part_gpt(a) -> list[str]:
         a.steps * bs * ctx / kiln_fit(module, Tokens(x, y, bs), a.device, warm, a.steps, extra)
     )
     del module, net
+    gc.collect()  # the kiln model and its optimizer state leave the GPU before the hand run
     torch.cuda.empty_cache() if a.device == "cuda" else None
     torch.manual_seed(0)
     hand = GPT(**dims).to(a.device)

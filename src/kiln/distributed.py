@@ -100,9 +100,14 @@ def release(started_children: bool) -> None:
 
 
 def processes_per_run(trainer_cfg) -> int:
-    """Processes a trainer config asks for: devices x num_nodes (1 when devices is 'auto')."""
+    """Processes a trainer config asks for: devices x num_nodes ('auto' on GPUs: every GPU)."""
     devices = trainer_cfg.get("devices", 1)
-    if isinstance(devices, str):
+    if devices in ("auto", -1, "-1"):
+        import torch
+
+        gpu = trainer_cfg.get("accelerator") in ("gpu", "cuda") and torch.cuda.is_available()
+        devices = torch.cuda.device_count() if gpu else 1
+    elif isinstance(devices, str):
         devices = len([d for d in devices.split(",") if d.strip()]) if "," in devices else 1
     elif not isinstance(devices, int):
         devices = len(devices)
