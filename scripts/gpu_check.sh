@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One prepared call on a CUDA machine: install kiln, prove the GPU path, time it.
 # Results go to $OUT (the device tool brings them back). Usage there:
-#   bash scripts/gpu_check.sh [parts...]   parts: train bench (default: all)
+#   bash scripts/gpu_check.sh [parts...]   parts: train bench bench_gpu (default: train bench)
 set -uo pipefail
 OUT=${OUT:-/tmp/kiln-gpu-out}
 mkdir -p "$OUT"
@@ -27,6 +27,9 @@ for part in $parts; do
       ;;
     bench)
       python3 scripts/bench_train.py --device cuda --steps 300 --repeats 2 | tee "$OUT/bench_train_gpu.md" || echo "FAILED: bench"
+      ;;
+    bench_gpu)  # issue 8: kiln vs hand-written loops (MLP, GPT ~110M + compile, digits CNN), ~3 min
+      python3 scripts/bench_gpu.py --device cuda | tee "$OUT/bench_gpu.md" || echo "FAILED: bench_gpu"
       ;;
     *)
       echo "unknown part $part";;

@@ -57,4 +57,8 @@ def run(command: str, overrides: list[str] | None = None, config_dir: str | Path
     import importlib
 
     cfg = compose(command, overrides, config_dir)
+    if cfg.get("trainer") is not None:
+        from kiln.distributed import check_in_process
+
+        check_in_process(cfg.trainer)
     return importlib.import_module(f"kiln.tasks.{command}").run(cfg)

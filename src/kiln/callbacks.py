@@ -63,14 +63,17 @@ class ConfusionMatrixImage(L.Callback):
 
     def on_test_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         confusion = getattr(pl_module, "confusion", None)
-        if confusion is None or not trainer.is_global_zero or confusion.update_count == 0:
+        if confusion is None or confusion.update_count == 0:
+            return
+        matrix = confusion.compute().cpu().numpy()  # every rank: compute() syncs across ranks
+        confusion.reset()
+        if not trainer.is_global_zero:
             return
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        matrix = confusion.compute().cpu().numpy()
         names = pl_module.spec.class_names or [str(i) for i in range(len(matrix))]
         fig, ax = plt.subplots(figsize=(1 + 0.5 * len(names), 1 + 0.5 * len(names)))
         ax.imshow(matrix, cmap="Blues")
@@ -90,4 +93,3 @@ class ConfusionMatrixImage(L.Callback):
                     "test/confusion_matrix", fig, global_step=trainer.global_step
                 )
         plt.close(fig)
-        confusion.reset()

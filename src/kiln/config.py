@@ -15,6 +15,10 @@ def register_resolvers() -> None:
     run directory named by time plus suffix never collides with a parallel run's."""
     if not OmegaConf.has_resolver("kiln_uid"):
         OmegaConf.register_new_resolver("kiln_uid", lambda: secrets.token_hex(3), use_cache=True)
+    if not OmegaConf.has_resolver("kiln_run_dir"):  # rank 0's run dir; a scratch dir elsewhere
+        from kiln.distributed import run_dir
+
+        OmegaConf.register_new_resolver("kiln_run_dir", run_dir, use_cache=True)
 
 
 def to_plain(cfg: DictConfig) -> dict:

@@ -17,6 +17,7 @@ from kiln import __version__
 from kiln.data.spec import InputSpec
 from kiln.errors import KilnError
 from kiln.metrics import task_metrics
+from kiln.optim import fused_kwargs
 from kiln.preprocessing.scale import TargetScaler
 
 
@@ -74,6 +75,7 @@ class KilnModule(L.LightningModule):
         )
         self.best: float | None = None
         self.inputs_per_batch = int(spec.extra.get("inputs_per_batch", 1))
+        self.channels_last = False  # set in setup(): on CUDA for convolutional networks
 
     def __setattr__(self, name: str, value) -> None:
         # Lightning sets _current_fx_name around every hook call (~40 per step); a plain
@@ -83,10 +85,22 @@ class KilnModule(L.LightningModule):
         else:
             super().__setattr__(name, value)
 
+    def setup(self, stage: str) -> None:
+        # channels-last on CUDA for convolutional networks (tensor cores read NHWC); the
+        # weights keep this layout through the move to the GPU
+        device = self.trainer.strategy.root_device if self._trainer is not None else None
+        convs = any(isinstance(m, nn.Conv2d) for m in self.network.modules())
+        self.channels_last = bool(device is not None and device.type == "cuda" and convs)
+        if self.channels_last:
+            self.network.to(memory_format=torch.channels_last)
+
     # -- forward and loss ---------------------------------------------------------------
     def raw_output(self, x: Tensor) -> Tensor:
         """Network output before the head's inverse scaling: logits, or the scaled target."""
-        z = self.network(self.preprocessor(x))
+        x = self.preprocessor(x)
+        if self.channels_last and x.ndim == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
+        z = self.network(x)
         return z.squeeze(-1) if self.spec.task != "multiclass" else z
 
     def forward(self, x: Tensor) -> Tensor:
@@ -203,11 +217,7 @@ class KilnModule(L.LightningModule):
 
     def predict_step(self, batch, batch_idx: int) -> Tensor:
         """Batches of (*inputs, target) as from the data module, or inputs alone."""
-        if (
-            isinstance(batch, (tuple, list))
-            and len(batch) > 1
-            and len(batch) == self.inputs_per_batch + 1
-        ):
+        if isinstance(batch, (tuple, list)) and len(batch) > 1 and len(batch) == self.inputs_per_batch + 1:
             batch = batch[:-1]
         x = batch if isinstance(batch, Tensor) else (batch[0] if len(batch) == 1 else tuple(batch))
         return self.to_prediction(self.raw_output(x))
@@ -223,7 +233,9 @@ class KilnModule(L.LightningModule):
     def configure_optimizers(self):
         if self.optimizer_factory is None:
             raise KilnError("No optimizer is configured; add optimizer=adamw (or sgd, adam).")
-        opt = self.optimizer_factory(params=self.parameters())
+        opt = self.optimizer_factory(
+            params=self.parameters(), **fused_kwargs(self.optimizer_factory, self.device)
+        )
         cfg = self.scheduler_cfg or {}
         fn = cfg.get("fn")
         if fn is None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 
+import torch
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LambdaLR
 
@@ -29,3 +32,15 @@ def warmup_cosine(
         return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
 
     return LambdaLR(optimizer, factor)
+
+
+def fused_kwargs(factory, device: torch.device) -> dict:
+    """``{"fused": True}`` on CUDA for optimizers that take it (AdamW, Adam, SGD), unless the
+    config sets ``fused`` itself: one kernel per step instead of one per parameter group."""
+    fn = factory.func if isinstance(factory, functools.partial) else factory
+    given = getattr(factory, "keywords", {}) or {}
+    try:
+        takes = "fused" in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return {}
+    return {"fused": True} if device.type == "cuda" and takes and "fused" not in given else {}

@@ -174,6 +174,7 @@ class InMemoryDataModule(L.LightningDataModule):
             seed=self.split_seed,
             rank=rank,
             world_size=world,
+            equal_shards=train,  # evaluation covers every row exactly once across ranks
         )
 
     def train_dataloader(self) -> TensorBatchLoader:

@@ -19,7 +19,10 @@ class TensorBatchLoader:
     exactly the batches an uninterrupted run would. Lightning calls ``set_epoch`` through the
     ``sampler`` attribute before each training epoch, as it does for a DataLoader's sampler.
     With ``world_size > 1`` every rank draws the same permutation and keeps its own stride of
-    it, so each sample is seen once per epoch across ranks.
+    it, so each sample is seen once per epoch across ranks. ``equal_shards`` (training) cuts
+    every shard to n // world_size rows, since DDP steps all ranks in lockstep: up to
+    world_size - 1 rows, different ones each epoch, sit out an epoch. Without it (evaluation)
+    the shards differ by at most one row and together hold every row exactly once.
     """
 
     def __init__(
@@ -31,6 +34,7 @@ class TensorBatchLoader:
         seed: int = 0,
         rank: int = 0,
         world_size: int = 1,
+        equal_shards: bool = True,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -44,6 +48,7 @@ class TensorBatchLoader:
         self.seed = int(seed)
         self.rank = int(rank)
         self.world_size = int(world_size)
+        self.equal_shards = equal_shards
         self.epoch = 0
         self.sampler = self  # Lightning's _set_sampler_epoch looks here for set_epoch
         self.batch_sampler = None  # and here, to tell a DataLoader-like object apart
@@ -53,9 +58,13 @@ class TensorBatchLoader:
 
     @property
     def num_samples(self) -> int:
-        """Samples this rank sees per epoch (equal on every rank)."""
+        """Samples this rank sees per epoch (equal on every rank with ``equal_shards``)."""
         n = len(self.tensors[0])
-        return n // self.world_size if self.world_size > 1 else n
+        if self.world_size == 1:
+            return n
+        return (
+            n // self.world_size if self.equal_shards else len(range(self.rank, n, self.world_size))
+        )
 
     def __len__(self) -> int:
         n = self.num_samples

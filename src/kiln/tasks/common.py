@@ -19,6 +19,7 @@ from kiln.data.spec import InputSpec
 from kiln.errors import KilnError
 from kiln.models import build_network
 from kiln.module import KilnModule
+from kiln.throughput import Throughput
 
 log = logging.getLogger("kiln")
 
@@ -81,6 +82,7 @@ def build_trainer(cfg: DictConfig, output_dir: Path, with_loggers: bool = True) 
         trainer_cfg["enable_progress_bar"] = sys.stderr.isatty()
     if not trainer_cfg["enable_progress_bar"]:
         callbacks.append(PlainProgress())
+    callbacks.append(Throughput())  # samples/s and peak GPU memory for metrics.json
     if trainer_cfg.get("accelerator") in ("gpu", "cuda") and not torch.cuda.is_available():
         raise KilnError(
             "trainer=gpu asks for a CUDA GPU and none is visible; use trainer=default on this machine."

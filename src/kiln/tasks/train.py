@@ -9,6 +9,7 @@ from pathlib import Path
 import lightning as L
 from omegaconf import DictConfig, OmegaConf
 
+from kiln import distributed
 from kiln.config import flatten, print_config, to_plain
 from kiln.errors import KilnError
 from kiln.metrics import to_python
@@ -23,6 +24,7 @@ from kiln.tasks.common import (
     write_json,
 )
 from kiln.tb import log_hparams
+from kiln.throughput import Throughput
 
 log = logging.getLogger("kiln")
 
@@ -37,10 +39,15 @@ def run(cfg: DictConfig) -> dict[str, float]:
 
         return run_folds(cfg, run)
     output_dir = Path(cfg.paths.output_dir)
+    rank_zero = distributed.is_rank_zero()  # set by the launcher; the Trainer does not exist yet
+    starts_ranks = not distributed.launched_externally()  # Lightning may start children here
+    distributed.quiet_other_ranks()
+    distributed.check_launcher(cfg.trainer)
     output_dir.mkdir(parents=True, exist_ok=True)
-    if cfg.get("print_config", True):
+    if rank_zero and cfg.get("print_config", True):
         print_config(cfg)
-    OmegaConf.save(cfg, output_dir / "config.yaml", resolve=True)
+    if rank_zero:
+        OmegaConf.save(cfg, output_dir / "config.yaml", resolve=True)
     L.seed_everything(int(cfg.seed), workers=True, verbose=False)
 
     dm = build_datamodule(cfg.data)
@@ -61,6 +68,14 @@ def run(cfg: DictConfig) -> dict[str, float]:
     if trainer.is_global_zero:
         write_json(output_dir / "data_report.json", dm.report())
         log.info("run directory: %s", output_dir)
+    if trainer.world_size > 1 or distributed.processes_per_run(cfg.trainer) > 1:
+        lr = cfg.optimizer.get("lr") if cfg.get("optimizer") else None
+        log.info(
+            distributed.batch_rule(
+                dm.batch_size, trainer.world_size, trainer.accumulate_grad_batches, lr
+            )
+        )
+        distributed.prepare_relaunch(str(cfg.get("task_name", "train")))
 
     started = time.perf_counter()
     trainer.fit(module, datamodule=dm, ckpt_path=resume_from, weights_only=True)
@@ -93,6 +108,7 @@ def run(cfg: DictConfig) -> dict[str, float]:
         "epochs": trainer.current_epoch,
         "global_step": trainer.global_step,
         "fit_seconds": round(fit_seconds, 3),
+        **next((c.summary() for c in trainer.callbacks if isinstance(c, Throughput)), {}),
     }
     if trainer.is_global_zero:
         log_hparams(
@@ -103,4 +119,7 @@ def run(cfg: DictConfig) -> dict[str, float]:
         write_json(output_dir / "metrics.json", summary)
         print_metrics(f"{dm.spec.dataset}: final metrics", metrics)
         log.info("run directory: %s", output_dir)
+    distributed.clean_scratch(output_dir)
+    if trainer.world_size > 1:
+        distributed.release(started_children=starts_ranks)
     return summary

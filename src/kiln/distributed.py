@@ -1,0 +1,169 @@
+"""Several processes, one run: which process writes, where the run lives, how ranks are launched.
+
+Lightning does the distributed work (DDP, gloo/NCCL, SLURM and torchrun environments); kiln
+only has to keep its own side effects to one process. A rank is known from the environment
+before any Trainer exists (Lightning's children, torchrun and SLURM all set it), so the run
+directory, the config print and the Hydra log file are settled at config time.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import warnings
+from pathlib import Path
+
+from kiln.errors import KilnError
+
+log = logging.getLogger("kiln")
+
+_SCRATCH_PREFIX = "kiln-rank"
+_LAUNCHER_KEYS = ("RANK", "LOCAL_RANK", "SLURM_PROCID")
+
+
+def process_rank() -> int:
+    """This process's global rank as its launcher set it (0 when nothing launched it).
+
+    torchrun sets RANK; Lightning's own children get LOCAL_RANK (and NODE_RANK); srun sets
+    SLURM_PROCID. The order is Lightning's: SLURM_PROCID may linger outside a SLURM launch.
+    """
+    if os.environ.get("RANK") is not None:
+        return int(os.environ["RANK"])
+    if os.environ.get("LOCAL_RANK") is not None:
+        return int(os.environ["LOCAL_RANK"]) + int(os.environ.get("NODE_RANK", 0))
+    return int(os.environ.get("SLURM_PROCID", 0))
+
+
+def is_rank_zero() -> bool:
+    return process_rank() == 0
+
+
+def run_dir(path: str) -> str:
+    """Hydra resolver ``${kiln_run_dir:<path>}``: the run directory on rank 0.
+
+    Under torchrun or srun every rank composes its own config, and its own time and random
+    suffix. The other ranks get a scratch directory outside the runs root, removed when they
+    finish; they write nothing there but Hydra's bookkeeping, and Lightning broadcasts rank 0's
+    checkpoint directory to them.
+    """
+    rank = process_rank()
+    if rank == 0:
+        return path
+    return str(Path(tempfile.gettempdir()) / f"{_SCRATCH_PREFIX}{rank}-{os.getpid()}")
+
+
+def quiet_other_ranks() -> None:
+    """On ranks other than 0: no log file, no info lines, no Python warnings; errors still show."""
+    # kiln logs epoch values already reduced across ranks (torchmetrics, strategy.reduce)
+    warnings.filterwarnings("ignore", message=".*when logging on epoch level in distributed")
+    if is_rank_zero():
+        return
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if isinstance(handler, logging.FileHandler):
+            root.removeHandler(handler)
+            handler.close()
+        else:  # propagated records skip the root's level but not its handlers' levels
+            handler.setLevel(logging.WARNING)
+    root.setLevel(logging.WARNING)
+    logging.getLogger("kiln").setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore")
+
+
+def clean_scratch(output_dir: Path) -> None:
+    """Remove a non-zero rank's scratch run directory (see ``run_dir``)."""
+    if not is_rank_zero() and output_dir.name.startswith(_SCRATCH_PREFIX):
+        shutil.rmtree(output_dir, ignore_errors=True)
+
+
+def launched_externally() -> bool:
+    """True in a process a launcher (torchrun, srun, Lightning for a child rank) started."""
+    return any(os.environ.get(k) is not None for k in _LAUNCHER_KEYS)
+
+
+def release(started_children: bool) -> None:
+    """End this run's process group, so the next job of a multirun starts its own ranks.
+
+    Lightning leaves the group and its launch variables (LOCAL_RANK, WORLD_SIZE, ...) in the
+    process that started the children; the next job would then take itself for a child.
+    """
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+    if started_children:
+        for key in ("LOCAL_RANK", "NODE_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"):
+            os.environ.pop(key, None)
+
+
+def processes_per_run(trainer_cfg) -> int:
+    """Processes a trainer config asks for: devices x num_nodes ('auto' on GPUs: every GPU)."""
+    devices = trainer_cfg.get("devices", 1)
+    if devices in ("auto", -1, "-1"):
+        import torch
+
+        gpu = trainer_cfg.get("accelerator") in ("gpu", "cuda") and torch.cuda.is_available()
+        devices = torch.cuda.device_count() if gpu else 1
+    elif isinstance(devices, str):
+        devices = len([d for d in devices.split(",") if d.strip()]) if "," in devices else 1
+    elif not isinstance(devices, int):
+        devices = len(devices)
+    return max(1, devices) * max(1, int(trainer_cfg.get("num_nodes", 1) or 1))
+
+
+def check_in_process(trainer_cfg) -> None:
+    """kiln.api.run trains in the caller's process, which Lightning cannot re-launch per rank."""
+    if processes_per_run(trainer_cfg) > 1 and not launched_externally():
+        raise KilnError(
+            "A run on several devices needs one process per device, which kiln.api.run cannot "
+            "start; run it as `kiln train ...` (or under torchrun or srun)."
+        )
+
+
+def check_launcher(trainer_cfg) -> None:
+    """Under torchrun or srun the processes exist already: devices x num_nodes must match them."""
+    world = os.environ.get("WORLD_SIZE") if os.environ.get("RANK") is not None else None
+    world = world or (os.environ.get("SLURM_NTASKS") if "SLURM_PROCID" in os.environ else None)
+    wanted = processes_per_run(trainer_cfg)
+    if world is not None and int(world) > 1 and int(world) != wanted:
+        raise KilnError(
+            f"The launcher started {world} processes but trainer.devices x trainer.num_nodes is "
+            f"{wanted}; set trainer.devices to the processes per node and trainer.num_nodes to the nodes."
+        )
+
+
+def prepare_relaunch(command: str) -> None:
+    """Let Lightning start the other ranks of *this* job as ``kiln <command> <this job's overrides>``.
+
+    Lightning re-runs ``sys.argv`` plus ``hydra.run.dir``. kiln's CLI had removed the command
+    from argv, and in a multirun argv holds the whole sweep; both would start the wrong thing.
+    """
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import OmegaConf, open_dict
+
+    if not HydraConfig.initialized():
+        return
+    hc = HydraConfig.instance()
+    flags, args = [], sys.argv[1:]
+    for i, arg in enumerate(args):  # keep --config-dir & co., which are not overrides
+        name = arg.split("=", 1)[0]
+        if name in ("--config-dir", "-cd", "--config-path", "-cp", "--config-name", "-cn"):
+            flags += [arg] if "=" in arg else args[i : i + 2]
+    sys.argv = [sys.argv[0], command, *flags, *hc.cfg.hydra.overrides.task]
+    cfg = hc.cfg
+    OmegaConf.set_readonly(cfg.hydra, False)
+    with open_dict(cfg):
+        cfg.hydra.run.dir = cfg.hydra.runtime.output_dir
+    hc.set_config(cfg)
+
+
+def batch_rule(batch_size: int, world: int, accumulate: int, lr: float | None) -> str:
+    """One line that states the global batch and that the learning rate is used as configured."""
+    line = (
+        f"global batch {batch_size * world * accumulate} = data.batch_size {batch_size} per "
+        f"process x {world} processes x accumulate_grad_batches {accumulate}"
+    )
+    return line + (f"; optimizer.lr {lr:g} as configured (kiln never rescales it)" if lr else "")
