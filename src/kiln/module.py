@@ -138,7 +138,8 @@ class KilnModule(L.LightningModule):
         x, y = self.split_batch(batch)
         z = self.raw_output(x)
         loss = self.loss(z, y)
-        if self.global_step % self.log_every_n_steps == 0:
+        # Lightning writes step metrics when (step + 1) % log_every_n_steps == 0: log on those steps
+        if (self.global_step + 1) % self.log_every_n_steps == 0 or self.global_step == 0:
             self._check_finite(loss)
             self.log("train/loss", loss, on_step=True, on_epoch=False, prog_bar=True)
             self.log(
