@@ -20,7 +20,8 @@ PAD, UNKNOWN = 0, 1
 
 
 class TokenDataModule(SequenceDataModule):
-    """Strings -> (tokens int64 [N, T] padded with 0, lengths int64 [N], label).
+    """Strings -> (tokens int64 [N, T] padded with 0, lengths int64 [N], label); when every
+    sequence fills T, batches are (tokens, label).
 
     source: ``motif`` (the seeded DNA generator of kiln.data.motif) or ``csv`` (``path``,
     ``text_column``, ``target_column``). The vocabulary is ``alphabet`` when given (ACGT for
@@ -97,12 +98,19 @@ class TokenDataModule(SequenceDataModule):
             tokens[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
             lengths[row] = max(len(ids), 1)
         yt = torch.as_tensor(y, dtype=torch.long)
+        # all sequences full length: no lengths, so attention runs unmasked (flash kernels)
+        fixed = self.features == "tokens" and bool((lengths == steps).all())
         self.splits = {
-            k: (tokens[ix], lengths[ix], yt[ix])
+            k: (tokens[ix], yt[ix]) if fixed else (tokens[ix], lengths[ix], yt[ix])
             for k, ix in (("train", train), ("val", val), ("test", test))
         }
         vocab_size = len(vocab) + 2
-        extra = {"inputs_per_batch": 2, "vocab_size": vocab_size, "vocab": vocab, "max_len": steps}
+        extra = {
+            "inputs_per_batch": 1 if fixed else 2,
+            "vocab_size": vocab_size,
+            "vocab": vocab,
+            "max_len": steps,
+        }
         if self.features == "counts":
             counts = TokenCounts(vocab_size)
             self.preprocessor = nn.Sequential(

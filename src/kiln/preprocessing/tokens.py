@@ -17,8 +17,10 @@ class TokenCounts(nn.Module):
         super().__init__()
         self.vocab_size = int(vocab_size)
 
-    def forward(self, x: tuple[Tensor, Tensor]) -> Tensor:
-        tokens, lengths = x
+    def forward(self, x: Tensor | tuple[Tensor, Tensor]) -> Tensor:
+        tokens, lengths = x if isinstance(x, (tuple, list)) else (x, None)
+        if lengths is None:  # fixed-length batches carry no lengths
+            lengths = torch.full((len(tokens),), tokens.shape[1], device=tokens.device)
         counts = torch.zeros(len(tokens), self.vocab_size, device=tokens.device)
         counts.scatter_add_(1, tokens, torch.ones_like(tokens, dtype=counts.dtype))
         return counts[:, 1:] / lengths.clamp(min=1).unsqueeze(1).to(counts.dtype)
