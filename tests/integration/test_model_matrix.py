@@ -21,7 +21,11 @@ PAIRS = [
     ("mlp", "dna_motif", ["data.features=counts", *SMALL_MOTIF]),
     ("lstm", "dna_motif", SMALL_MOTIF),
     ("gru", "sunspots", ["model.bidirectional=true"]),
-    ("transformer", "dna_motif", [*SMALL_SEQ, *SMALL_MOTIF, "model.conv_kernel=3", "model.pool=max"]),
+    (
+        "transformer",
+        "dna_motif",
+        [*SMALL_SEQ, *SMALL_MOTIF, "model.conv_kernel=3", "model.pool=max"],
+    ),
     ("transformer", "sunspots", [*SMALL_SEQ, "model.causal=true", "model.pool=last"]),
 ]
 
@@ -30,10 +34,20 @@ PAIRS = [
 def test_model_trains_a_few_steps(runs, model, data, extra):
     forecast = data == "sunspots"
     result = train(
-        runs, f"model={model}", f"data={data}", "debug=fast", "monitor.metric=val/loss",
-        "monitor.mode=min", "logger=none", *extra,
+        runs,
+        f"model={model}",
+        f"data={data}",
+        "debug=fast",
+        "monitor.metric=val/loss",
+        "monitor.mode=min",
+        "logger=none",
+        *extra,
     )
-    names = ("test/rmse", "test/mae", "test/r2") if forecast or data == "diabetes" else ("test/acc", "test/f1")
+    names = (
+        ("test/rmse", "test/mae", "test/r2")
+        if forecast or data == "diabetes"
+        else ("test/acc", "test/f1")
+    )
     for name in (*names, "test/loss", "val/loss_best"):
         assert math.isfinite(result[name]), name
 
@@ -49,4 +63,10 @@ def test_model_trains_a_few_steps(runs, model, data, extra):
 def test_an_incompatible_pair_names_model_kind_and_fitting_models(runs, model, data, cls, kind):
     fitting = ", ".join(models_for(kind))
     with pytest.raises(KilnError, match=rf"model {cls} does not take {kind} data .*: {fitting}\.$"):
-        train(runs, f"model={model}", f"data={data}", "debug=fast", *SMALL_MOTIF * (data == "dna_motif"))
+        train(
+            runs,
+            f"model={model}",
+            f"data={data}",
+            "debug=fast",
+            *SMALL_MOTIF * (data == "dna_motif"),
+        )
