@@ -50,7 +50,9 @@ class KilnModule(L.LightningModule):
         self.preprocessor = preprocessor if preprocessor is not None else nn.Identity()
         self.network = network
         self.target_scaler = (
-            TargetScaler(*(target_stats or (0.0, 1.0))) if spec.task == "regression" else None
+            TargetScaler(*(target_stats or (0.0, 1.0)))
+            if spec.task in ("regression", "forecast")
+            else None
         )
         self.optimizer_factory = optimizer
         self.scheduler_cfg = scheduler
@@ -101,7 +103,7 @@ class KilnModule(L.LightningModule):
         if self.channels_last and x.ndim == 4:
             x = x.contiguous(memory_format=torch.channels_last)
         z = self.network(x)
-        return z.squeeze(-1) if self.spec.task != "multiclass" else z
+        return z.squeeze(-1) if self.spec.task not in ("multiclass", "forecast") else z
 
     def forward(self, x: Tensor) -> Tensor:
         z = self.raw_output(x)
@@ -161,7 +163,8 @@ class KilnModule(L.LightningModule):
             return (z.argmax(-1) == y).sum().float()
         if self.spec.task == "binary":
             return ((z > 0).long() == y).sum().float()
-        return (self.target_scaler(z.float()) - y).abs().sum()
+        err = (self.target_scaler(z.float()) - y).abs()
+        return (err.flatten(1).mean(1) if err.ndim > 1 else err).sum()  # forecast: per step
 
     def on_train_epoch_end(self) -> None:
         loss_sum, score_sum, rows = self.trainer.strategy.reduce(
@@ -171,7 +174,7 @@ class KilnModule(L.LightningModule):
         if rows == 0:
             return
         self._check_finite(torch.tensor(loss_sum))
-        name = "train/mae" if self.spec.task == "regression" else "train/acc"
+        name = "train/acc" if self.spec.is_classification else "train/mae"
         self.log_dict({"train/loss_epoch": loss_sum / rows, name: score_sum / rows})
 
     def _eval_step(self, batch, metrics, loss_metric) -> Tensor:
@@ -179,7 +182,10 @@ class KilnModule(L.LightningModule):
         z = self.raw_output(x)
         loss_metric.update(self.loss(z, y), weight=len(y))
         pred = self.to_prediction(z)
-        metrics.update(pred, y)
+        if self.spec.task == "forecast":  # every (sample, step) value counts once
+            metrics.update(pred.flatten(), y.flatten())
+        else:
+            metrics.update(pred, y)
         return pred
 
     def validation_step(self, batch, batch_idx: int) -> None:

@@ -27,7 +27,7 @@ def test_train_help_lists_config_groups():
         "debug:",
     ):
         assert group in proc.stdout, group
-    assert "cnn, mlp" in proc.stdout
+    assert "cnn, ft_transformer, gru, lstm, mlp" in proc.stdout
 
 
 def test_cfg_job_prints_the_composed_config_without_running(runs):

@@ -4,6 +4,8 @@ from kiln.data.base import InMemoryDataModule, RawData, infer_task
 from kiln.data.loader import TensorBatchLoader
 from kiln.data.sklearn_sets import SklearnDataModule
 from kiln.data.spec import InputSpec
+from kiln.data.timeseries import TimeSeriesDataModule
+from kiln.data.tokens import TokenDataModule
 
 __all__ = [
     "InMemoryDataModule",
@@ -11,5 +13,7 @@ __all__ = [
     "RawData",
     "SklearnDataModule",
     "TensorBatchLoader",
+    "TimeSeriesDataModule",
+    "TokenDataModule",
     "infer_task",
 ]

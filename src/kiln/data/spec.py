@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-TASKS = ("multiclass", "binary", "regression")
-KINDS = ("tabular", "image", "sequence")
+TASKS = ("multiclass", "binary", "regression", "forecast")
+KINDS = ("tabular", "image", "sequence", "tokens")
 
 
 @dataclass(frozen=True)
 class InputSpec:
     """The contract between a data module and the model built for it.
 
-    kind: "tabular" (features of shape (F,)), "image" (C, H, W) or "sequence".
+    kind: "tabular" (features of shape (F,)), "image" (C, H, W), "sequence" (float steps
+    (T, C)) or "tokens" (int ids (T,) plus lengths; extra["vocab_size"]).
+    task "forecast" predicts num_outputs = horizon future values.
     shape: the shape of one raw sample as the network's first layer sees it.
     task: one of TASKS; num_outputs is the class count for multiclass, else 1.
     dataset: a name that says where the data came from, checked when a checkpoint is reused.

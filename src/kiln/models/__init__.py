@@ -3,16 +3,30 @@
 from __future__ import annotations
 
 import functools
+import inspect
 
 from torch import nn
 
 from kiln.data.spec import InputSpec
 from kiln.errors import KilnError
 from kiln.models.cnn import CNN
+from kiln.models.ft_transformer import FTTransformer
 from kiln.models.mlp import MLP
+from kiln.models.resmlp import ResMLP
+from kiln.models.resnet import ResNet
+from kiln.models.rnn import RNN
+from kiln.models.transformer import SequenceTransformer
 
 # config name (conf/model/<name>.yaml) -> class; used to name the models that fit a data kind
 REGISTRY: dict[str, type[nn.Module]] = {"mlp": MLP, "cnn": CNN}
+REGISTRY.update(
+    resmlp=ResMLP,
+    ft_transformer=FTTransformer,
+    resnet=ResNet,
+    lstm=RNN,
+    gru=RNN,
+    transformer=SequenceTransformer,
+)
 
 
 def models_for(kind: str) -> list[str]:
@@ -29,4 +43,8 @@ def build_network(factory: functools.partial, spec: InputSpec) -> nn.Module:
             f"model {name} does not take {spec.kind} data ({spec.dataset}); "
             f"models that fit {spec.kind} data: {', '.join(models_for(spec.kind))}."
         )
-    return factory(in_shape=tuple(spec.shape), out_features=spec.num_outputs)
+    # facts of the data a model may ask for by name (vocab_size of token data), unless configured
+    params = inspect.signature(cls).parameters if inspect.isclass(cls) else {}
+    given = getattr(factory, "keywords", {})
+    extra = {k: v for k, v in spec.extra.items() if k in params and k not in given}
+    return factory(in_shape=tuple(spec.shape), out_features=spec.num_outputs, **extra)

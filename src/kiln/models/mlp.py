@@ -15,7 +15,7 @@ class MLP(nn.Module):
     in_shape and out_features come from the data's InputSpec; the rest is config.
     """
 
-    input_kinds = ("tabular", "image")
+    input_kinds = ("tabular", "image", "sequence")
 
     def __init__(
         self,

@@ -1,0 +1,122 @@
+"""scikit-learn baselines on the same preprocessed features and splits as the neural models.
+
+Features are what the fitted preprocessor hands the network (standardised on the training
+split), flattened; token sequences are seen as token frequencies. Forecasts also get the
+naive baselines every forecaster must beat: last value and seasonal naive.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+from sklearn.base import clone
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+from threadpoolctl import threadpool_limits
+
+from kiln.errors import KilnError
+from kiln.metrics import task_metrics, to_python
+from kiln.preprocessing.tokens import TokenCounts
+
+SMALL_ROWS = 50_000
+
+
+def candidates(task: str, seed: int) -> dict[str, object]:
+    """Name -> an unfitted estimator (or the name of a naive forecast) for ``task``."""
+    if task == "forecast":
+        return {"last_value": "last_value", "seasonal_naive": "seasonal_naive", "ridge": Ridge(1.0)}
+    if task == "regression":
+        return {
+            "ridge": Ridge(1.0),
+            "tree": DecisionTreeRegressor(min_samples_leaf=5, random_state=seed),
+            "hist_gb": HistGradientBoostingRegressor(random_state=seed),
+        }
+    return {
+        "logistic": LogisticRegression(max_iter=2000),
+        "tree": DecisionTreeClassifier(min_samples_leaf=5, random_state=seed),
+        "hist_gb": HistGradientBoostingClassifier(random_state=seed),
+    }
+
+
+def features(dm, split: str) -> tuple[np.ndarray, np.ndarray]:
+    """(X, y) of a split as the baselines see it: the preprocessor's output, flattened."""
+    *inputs, y = (t.cpu() for t in dm.splits[split])
+    x = inputs[0] if len(inputs) == 1 else tuple(inputs)
+    with torch.no_grad():
+        if dm.spec.kind == "tokens":
+            f = TokenCounts(dm.spec.extra["vocab_size"])(x)
+        else:
+            f = dm.preprocessor.cpu()(x) if dm.preprocessor is not None else x
+    return f.flatten(1).numpy().astype(np.float64), y.numpy()
+
+
+def naive_forecast(kind: str, dm, split: str) -> np.ndarray:
+    """Last value, or the value one season before each target step, from the raw window."""
+    x = dm.splits[split][0].cpu().numpy()[:, :, 0]
+    w, h, season = x.shape[1], dm.spec.num_outputs, int(dm.spec.extra.get("season", 1))
+    if kind == "last_value":
+        return np.repeat(x[:, -1:], h, axis=1)
+    if season > w:
+        raise KilnError(f"data.season={season} is longer than data.window={w}; raise the window.")
+    return np.stack([x[:, w - season + (k % season)] for k in range(h)], axis=1)
+
+
+def evaluate(task: str, num_classes: int, pred: np.ndarray, y: np.ndarray, stage: str) -> dict:
+    """The same torchmetrics collection (and names) the neural models log."""
+    metrics = task_metrics(task, num_classes).clone(prefix=f"{stage}/")
+    p, t = torch.as_tensor(pred, dtype=torch.float32), torch.as_tensor(y)
+    if task == "forecast":
+        p, t = p.flatten(), t.flatten()
+    metrics.update(p, t)
+    return to_python(metrics.compute())
+
+
+def fit_baseline(name: str, estimator, dm) -> dict:
+    """Fit on train, score val and test; the row a leaderboard needs."""
+    spec = dm.spec
+    x_train, y_train = features(dm, "train")
+    # small tables: one thread; OpenMP's spin-waits cost more than they save (hist_gb on
+    # breast_cancer took 13 s with all threads vs 0.6 s with one on a busy 2-core machine)
+    threads = 1 if len(x_train) < SMALL_ROWS else None
+    started = time.perf_counter()
+    if not isinstance(estimator, str):
+        with threadpool_limits(threads):
+            estimator = clone(estimator).fit(x_train, y_train)
+    fit_seconds = time.perf_counter() - started
+    result: dict = {"model": name, "family": "baseline", "fit_seconds": fit_seconds}
+    for stage in ("val", "test"):
+        started = time.perf_counter()
+        x, y = features(dm, stage)
+        with threadpool_limits(threads):
+            pred = predict(estimator, dm, stage, x)
+        result["latency_ms_per_1k"] = (time.perf_counter() - started) * 1e6 / max(len(y), 1)
+        result.update(evaluate(spec.task, spec.num_outputs, pred, y, stage))
+    result["params"] = count_parameters(estimator)
+    return result
+
+
+def predict(estimator, dm, stage: str, x: np.ndarray) -> np.ndarray:
+    """Probabilities (positive class for binary) or values, as the neural models output them."""
+    spec = dm.spec
+    if isinstance(estimator, str):
+        return naive_forecast(estimator, dm, stage)
+    if spec.is_classification:
+        proba = estimator.predict_proba(x)
+        return proba[:, 1] if spec.task == "binary" else proba
+    return estimator.predict(x)
+
+
+def count_parameters(estimator) -> int:
+    """Fitted numbers: coefficients for linear models, nodes for trees, 0 for naive forecasts."""
+    if isinstance(estimator, str):
+        return 0
+    if hasattr(estimator, "coef_"):
+        return int(np.size(estimator.coef_) + np.size(getattr(estimator, "intercept_", 0)))
+    if hasattr(estimator, "tree_"):
+        return int(estimator.tree_.node_count)
+    if hasattr(estimator, "_predictors"):
+        return int(sum(len(p.nodes) for it in estimator._predictors for p in it))
+    return 0

@@ -1,0 +1,131 @@
+"""Token sequences for classification: DNA strings (the motif task) or free text, per character."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.model_selection import train_test_split
+from torch import nn
+
+from kiln.data.base import infer_task
+from kiln.data.motif import motif_dataset
+from kiln.data.sequence import SequenceDataModule, resolve_data_path
+from kiln.data.spec import InputSpec
+from kiln.errors import KilnError
+from kiln.preprocessing.scale import Standardize
+from kiln.preprocessing.tokens import TokenCounts
+
+PAD, UNKNOWN = 0, 1
+
+
+class TokenDataModule(SequenceDataModule):
+    """Strings -> (tokens int64 [N, T] padded with 0, lengths int64 [N], label); when every
+    sequence fills T, batches are (tokens, label).
+
+    source: ``motif`` (the seeded DNA generator of kiln.data.motif) or ``csv`` (``path``,
+    ``text_column``, ``target_column``). The vocabulary is ``alphabet`` when given (ACGT for
+    DNA), else every character of the training split; id 0 pads, id 1 is an unseen character.
+    features: ``tokens`` for sequence models, or ``counts`` (token frequencies, standardised
+    on train, order thrown away) for table models such as the MLP.
+    """
+
+    def __init__(
+        self,
+        source: str = "motif",
+        path: str | None = None,
+        text_column: str = "text",
+        target_column: str = "label",
+        alphabet: str | None = None,
+        max_len: int | None = None,
+        features: str = "tokens",
+        motif: dict | None = None,
+        name: str | None = None,
+        **kwargs,
+    ) -> None:
+        super().__init__(**kwargs)
+        if source not in ("motif", "csv"):
+            raise KilnError(f"data.source={source!r} is unknown; use motif or csv.")
+        if features not in ("tokens", "counts"):
+            raise KilnError(f"data.features={features!r} is unknown; use tokens or counts.")
+        if source == "csv" and not path:
+            raise KilnError("data.source=csv needs data.path; pass the path of a CSV file.")
+        self.source, self.path, self.alphabet = source, path, alphabet
+        self.text_column, self.target_column = text_column, target_column
+        self.max_len, self.features = max_len, features
+        self.motif = dict(motif or {})
+        self.name = name or ("dna_motif" if source == "motif" else None)
+
+    def load_strings(self) -> tuple[list[str], np.ndarray]:
+        if self.source == "motif":
+            return motif_dataset(**{"seed": self.split_seed, **self.motif})
+        file = resolve_data_path(self.path)
+        frame = pd.read_csv(file, keep_default_na=False)
+        for col in (self.text_column, self.target_column):
+            if col not in frame.columns:
+                raise KilnError(
+                    f"Column {col!r} is not in {file.name}; set data.text_column / data.target_column "
+                    f"to one of {', '.join(map(str, frame.columns))}."
+                )
+        self.name = self.name or file.stem
+        return frame[self.text_column].astype(str).tolist(), frame[self.target_column].to_numpy()
+
+    def _prepare(self) -> None:
+        texts, raw_y = self.load_strings()
+        task = infer_task(raw_y) if self.task == "auto" else self.task
+        if task not in ("binary", "multiclass"):
+            raise KilnError(
+                f"Token data is classified; data.task={task} is not supported, use auto."
+            )
+        classes, y = np.unique(raw_y, return_inverse=True)
+        idx = np.arange(len(y))
+        rest, test = train_test_split(
+            idx, test_size=self.test_fraction, random_state=self.split_seed, stratify=y
+        )
+        train, val = train_test_split(
+            rest,
+            test_size=self.val_fraction / (1 - self.test_fraction),
+            random_state=self.split_seed,
+            stratify=y[rest],
+        )
+        vocab = self.alphabet or "".join(sorted({c for i in train for c in texts[i]}))
+        lookup = {c: i + 2 for i, c in enumerate(vocab)}
+        steps = self.max_len or max(len(texts[i]) for i in train)
+        tokens = torch.zeros(len(texts), steps, dtype=torch.long)
+        lengths = torch.zeros(len(texts), dtype=torch.long)
+        for row, text in enumerate(texts):
+            ids = [lookup.get(c, UNKNOWN) for c in text[:steps]]
+            tokens[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+            lengths[row] = max(len(ids), 1)
+        yt = torch.as_tensor(y, dtype=torch.long)
+        # all sequences full length: no lengths, so attention runs unmasked (flash kernels)
+        fixed = self.features == "tokens" and bool((lengths == steps).all())
+        self.splits = {
+            k: (tokens[ix], yt[ix]) if fixed else (tokens[ix], lengths[ix], yt[ix])
+            for k, ix in (("train", train), ("val", val), ("test", test))
+        }
+        vocab_size = len(vocab) + 2
+        extra = {
+            "inputs_per_batch": 1 if fixed else 2,
+            "vocab_size": vocab_size,
+            "vocab": vocab,
+            "max_len": steps,
+        }
+        if self.features == "counts":
+            counts = TokenCounts(vocab_size)
+            self.preprocessor = nn.Sequential(
+                counts, Standardize.fit(counts(self.splits["train"][:2]))
+            )
+            kind, shape = "tabular", (vocab_size - 1,)
+        else:
+            self.preprocessor = None
+            kind, shape = "tokens", (steps,)
+        self.spec = InputSpec(
+            kind=kind,
+            shape=shape,
+            task=task,
+            num_outputs=len(classes) if task == "multiclass" else 1,
+            dataset=self.name,
+            class_names=[str(c) for c in classes],
+            extra=extra,
+        )

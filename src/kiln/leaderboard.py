@@ -1,0 +1,117 @@
+"""A leaderboard of compared models: Markdown, CSV, a printed table and a bar chart."""
+
+from __future__ import annotations
+
+import csv
+import statistics
+from pathlib import Path
+
+COLUMNS = (
+    "rank",
+    "model",
+    "family",
+    "metric",
+    "std",
+    "folds",
+    "params",
+    "fit_seconds",
+    "latency_ms_per_1k",
+)
+
+
+def summarise(results: list[dict], metric: str, mode: str) -> list[dict]:
+    """One row per model: mean and std of ``metric`` over folds, ranked best first."""
+    rows: dict[str, dict] = {}
+    for r in results:
+        if metric not in r:
+            from kiln.errors import KilnError
+
+            raise KilnError(
+                f"metric={metric} is not measured for {r['model']}; use one of "
+                f"{', '.join(k for k in sorted(r) if k.startswith('test/'))}."
+            )
+        rows.setdefault(r["model"], {"model": r["model"], "family": r["family"], "runs": []})[
+            "runs"
+        ].append(r)
+    out = []
+    for row in rows.values():
+        runs = row.pop("runs")
+        values = [float(r[metric]) for r in runs]
+        row.update(
+            metric=statistics.fmean(values),
+            std=statistics.stdev(values) if len(values) > 1 else 0.0,
+            folds=len(values),
+            params=int(runs[0]["params"]),
+            fit_seconds=statistics.fmean(r["fit_seconds"] for r in runs),
+            latency_ms_per_1k=statistics.fmean(r["latency_ms_per_1k"] for r in runs),
+        )
+        out.append(row)
+    out.sort(key=lambda r: r["metric"], reverse=(mode == "max"))
+    for i, row in enumerate(out, 1):
+        row["rank"] = i
+    return out
+
+
+def _cells(row: dict) -> list[str]:
+    metric = f"{row['metric']:.4f}" + (f" ± {row['std']:.4f}" if row["folds"] > 1 else "")
+    return [
+        str(row["rank"]),
+        row["model"],
+        row["family"],
+        metric,
+        f"{row['params']:,}",
+        f"{row['fit_seconds']:.2f}",
+        f"{row['latency_ms_per_1k']:.3f}",
+    ]
+
+
+def write_leaderboard(rows: list[dict], metric: str, out: Path, best_ckpt: str, title: str) -> None:
+    header = ["rank", "model", "family", metric, "params", "train s", "ms / 1k rows"]
+    lines = [f"# {title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(_cells(r)) + " |" for r in rows]
+    best_neural = next((r["model"] for r in rows if r["family"] == "neural"), None)
+    lines += ["", f"Best: {rows[0]['model']}."]
+    if best_ckpt:
+        lines.append(f"Best neural model: {best_neural}, checkpoint `{Path(best_ckpt).name}`.")
+    (out / "leaderboard.md").write_text("\n".join(lines) + "\n")
+    with open(out / "leaderboard.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows({k: r[k] for k in COLUMNS} for r in rows)
+    _print(rows, header, title)
+    _chart(rows, metric, out / "leaderboard.png")
+
+
+def _print(rows: list[dict], header: list[str], title: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, header_style="bold")
+    for i, h in enumerate(header):
+        table.add_column(h, justify="left" if i in (1, 2) else "right")
+    for r in rows:
+        table.add_row(*_cells(r))
+    Console().print(table)
+
+
+def _chart(rows: list[dict], metric: str, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(max(4, 0.9 * len(rows) + 2), 3.5))
+    colours = ["tab:blue" if r["family"] == "neural" else "tab:gray" for r in rows]
+    ax.bar(
+        [r["model"] for r in rows],
+        [r["metric"] for r in rows],
+        yerr=[r["std"] for r in rows],
+        color=colours,
+        capsize=4,
+    )
+    ax.set_ylabel(metric)
+    ax.set_title("neural (blue) vs scikit-learn baselines (grey)", fontsize=9)
+    ax.tick_params(axis="x", rotation=30)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

@@ -1,0 +1,152 @@
+"""Train several models on identical splits and seed, and rank them in a leaderboard."""
+
+from __future__ import annotations
+
+import copy
+import logging
+import shutil
+import time
+from importlib import resources
+from pathlib import Path
+
+import lightning as L
+import torch
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from kiln import baselines
+from kiln.config import to_plain
+from kiln.errors import KilnError
+from kiln.leaderboard import summarise, write_leaderboard
+from kiln.metrics import to_python
+from kiln.models import REGISTRY
+from kiln.tasks.common import build_datamodule, build_module, build_trainer
+
+log = logging.getLogger("kiln")
+
+
+def model_config(name: str) -> DictConfig:
+    """conf/model/<name>.yaml, with its defaults (another model config) merged under it."""
+    path = resources.files("kiln.conf").joinpath("model", f"{name}.yaml")
+    if not path.is_file():
+        raise KilnError(
+            f"models: {name!r} is not a model config; use baselines or any of {', '.join(sorted(REGISTRY))}."
+        )
+    node = OmegaConf.create(path.read_text())
+    base = OmegaConf.create()
+    for parent in node.pop("defaults", []) or []:
+        base = OmegaConf.merge(base, model_config(str(parent)))
+    return OmegaConf.merge(base, node)
+
+
+def run(cfg: DictConfig) -> dict:
+    """For each fold (seed + fold): build the data once, fit every baseline on its features and
+    train every neural model on its batches, then rank all by ``metric`` on the test split."""
+    out = Path(cfg.paths.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    OmegaConf.save(cfg, out / "config.yaml", resolve=True)
+    folds = int(cfg.cv.folds)
+    if folds < 1:
+        raise KilnError(f"cv.folds={folds} must be at least 1.")
+    names = list(cfg.models)
+    if not names:
+        raise KilnError("models is empty; pass e.g. models=[mlp,resmlp,baselines].")
+    model_cfgs = {n: model_config(n) for n in names if n != "baselines"}
+    metric = cfg.get("metric") or "test/" + cfg.monitor.metric.split("/", 1)[-1]
+    results: list[dict] = []
+    for fold in range(folds):
+        seed = int(cfg.seed) + fold
+        fold_cfg = copy.deepcopy(cfg)
+        with open_dict(fold_cfg):
+            fold_cfg.seed = seed
+            fold_cfg.data.split_seed = seed
+        L.seed_everything(seed, verbose=False)
+        dm = build_datamodule(fold_cfg.data)
+        for name in names:
+            if name == "baselines":
+                for base_name, est in baselines.candidates(dm.spec.task, seed).items():
+                    results.append({**baselines.fit_baseline(base_name, est, dm), "fold": fold})
+                continue
+            model_dir = out / (name if folds == 1 else f"{name}/fold{fold}")
+            results.append(
+                {**train_one(fold_cfg, name, model_cfgs[name], dm, model_dir), "fold": fold}
+            )
+    rows = summarise(results, metric, cfg.monitor.mode)
+    best = next((r for r in rows if r["family"] == "neural"), None)
+    best_ckpt = keep_best_checkpoint(
+        results, best, metric, cfg.monitor.mode, out, cfg.get("keep_checkpoints", "best")
+    )
+    write_leaderboard(
+        rows, metric, out, best_ckpt, title=f"kiln compare: {dm.spec.dataset} ({metric})"
+    )
+    return {
+        "leaderboard": rows,
+        "metric": metric,
+        "best_model": rows[0]["model"],
+        "best_checkpoint": best_ckpt,
+        "results": results,
+        "output_dir": str(out),
+    }
+
+
+def train_one(cfg: DictConfig, name: str, model_cfg: DictConfig, dm, model_dir: Path) -> dict:
+    """Train one neural model into ``model_dir`` on the shared data module; test its best epoch."""
+    sub = copy.deepcopy(cfg)
+    overrides = (cfg.get("model_overrides") or {}).get(name) or {}
+    with open_dict(sub):
+        sub.model = OmegaConf.merge(model_cfg, overrides)
+        sub.paths.output_dir = str(model_dir)
+    model_dir.mkdir(parents=True, exist_ok=True)
+    L.seed_everything(int(sub.seed), verbose=False)
+    module = build_module(sub, dm, run_config=to_plain(sub))
+    module.preprocessor = copy.deepcopy(module.preprocessor)  # no state shared between candidates
+    trainer = build_trainer(sub, model_dir)
+    started = time.perf_counter()
+    trainer.fit(module, datamodule=dm, weights_only=True)
+    fit_seconds = time.perf_counter() - started
+    best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+    tested = trainer.test(
+        module, datamodule=dm, ckpt_path=best or None, weights_only=True, verbose=False
+    )
+    return {
+        "model": name,
+        "family": "neural",
+        **to_python(tested[0]),
+        "params": sum(p.numel() for p in module.network.parameters()),
+        "fit_seconds": fit_seconds,
+        "latency_ms_per_1k": latency_ms_per_1k(module, dm),
+        "checkpoint": best,
+    }
+
+
+@torch.no_grad()
+def latency_ms_per_1k(module, dm, repeats: int = 3) -> float:
+    """Milliseconds to predict 1,000 test rows (raw inputs to predictions), best of ``repeats``."""
+    module.eval()
+    tensors = dm.splits["test"][:-1]
+    x = tensors[0] if len(tensors) == 1 else tuple(tensors)
+    x = x.to(module.device) if torch.is_tensor(x) else tuple(t.to(module.device) for t in x)
+    rows, best = len(dm.splits["test"][-1]), float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        module.to_prediction(module.raw_output(x))
+        if module.device.type == "cuda":
+            torch.cuda.synchronize()
+        best = min(best, time.perf_counter() - started)
+    return best * 1e6 / max(rows, 1)
+
+
+def keep_best_checkpoint(results, best_row, metric, mode, out: Path, keep: str) -> str:
+    """Copy the best neural model's best checkpoint to <run>/best_<model>.ckpt; with
+    keep_checkpoints=best, drop the other candidates' checkpoint folders."""
+    if best_row is None:
+        return ""
+    runs = [r for r in results if r["model"] == best_row["model"] and r.get("checkpoint")]
+    pick = (max if mode == "max" else min)(runs, key=lambda r: r[metric])
+    target = out / f"best_{best_row['model']}.ckpt"
+    shutil.copy2(pick["checkpoint"], target)
+    if keep == "best":
+        for r in results:
+            if r.get("checkpoint"):
+                shutil.rmtree(Path(r["checkpoint"]).parent, ignore_errors=True)
+                r["checkpoint"] = ""
+    return str(target)

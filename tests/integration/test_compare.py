@@ -1,0 +1,102 @@
+"""kiln compare: identical splits for every candidate, a leaderboard in four forms, the best
+checkpoint kept; scikit-learn recomputes the baselines' scores from the written splits."""
+
+import csv
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score
+
+import kiln.api
+from kiln.baselines import features
+from kiln.errors import KilnError
+from kiln.tasks.common import build_datamodule
+from tests.conftest import cli
+
+FAST = [
+    "trainer.max_epochs=2",
+    "logger=none",
+    "+model_overrides.ft_transformer.d_model=16",
+    "+model_overrides.ft_transformer.layers=1",
+]
+
+
+def compare(runs, *overrides):
+    return kiln.api.run("compare", [f"paths.root={runs}", *overrides])
+
+
+def test_compare_ranks_neural_models_and_baselines_and_keeps_the_best_checkpoint(runs):
+    res = compare(runs, "data=breast_cancer", "models=[mlp,ft_transformer,baselines]", *FAST)
+    out = Path(res["output_dir"])
+    rows = res["leaderboard"]
+    assert [r["model"] for r in rows] and len(rows) == 5
+    assert {r["model"] for r in rows} == {"mlp", "ft_transformer", "logistic", "tree", "hist_gb"}
+    scores = [r["metric"] for r in rows]
+    assert scores == sorted(scores, reverse=True) and res["metric"] == "test/acc"
+    for r in rows:
+        assert 0.5 < r["metric"] <= 1 and r["fit_seconds"] > 0 and r["latency_ms_per_1k"] > 0
+    assert next(r for r in rows if r["model"] == "mlp")["params"] > 1000
+    # the files: Markdown, CSV, chart, and the best neural model's checkpoint alone
+    with open(out / "leaderboard.csv") as f:
+        table = list(csv.DictReader(f))
+    assert [t["model"] for t in table] == [r["model"] for r in rows]
+    assert math.isclose(float(table[0]["metric"]), rows[0]["metric"])
+    md = (out / "leaderboard.md").read_text()
+    assert all(r["model"] in md for r in rows) and "test/acc" in md
+    assert (out / "leaderboard.png").stat().st_size > 5000
+    best_neural = next(r["model"] for r in rows if r["family"] == "neural")
+    ckpt = Path(res["best_checkpoint"])
+    assert ckpt == out / f"best_{best_neural}.ckpt"
+    loaded = torch.load(ckpt, weights_only=True)
+    assert loaded["kiln"]["config"]["model"]["_target_"].endswith(
+        {"mlp": "MLP", "ft_transformer": "FTTransformer"}[best_neural]
+    )
+    assert not list(out.glob("*/checkpoints/*.ckpt"))  # the others are dropped
+
+
+def test_baselines_use_the_same_features_as_scikit_learn_would(runs):
+    res = compare(runs, "data=wine", "models=[baselines]", "logger=none")
+    cfg = kiln.api.compose("compare", [f"paths.root={runs}", "data=wine"])
+    data = build_datamodule(cfg.data)
+    x_train, y_train = features(data, "train")
+    x_test, y_test = features(data, "test")
+    # the features are the standardised table, statistics from the training split only
+    np.testing.assert_allclose(x_train.mean(0), 0, atol=1e-5)
+    assert np.abs(x_test.mean(0)).max() > 1e-3
+    oracle = accuracy_score(
+        y_test, LogisticRegression(max_iter=2000).fit(x_train, y_train).predict(x_test)
+    )
+    logistic = next(r for r in res["leaderboard"] if r["model"] == "logistic")
+    assert logistic["metric"] == pytest.approx(oracle, abs=1e-6)
+
+
+def test_forecast_compare_has_naive_baselines_and_folds_give_a_spread(runs):
+    res = compare(
+        runs,
+        "data=sunspots",
+        "models=[mlp,baselines]",
+        "monitor.metric=val/rmse",
+        "monitor.mode=min",
+        "cv.folds=2",
+        "trainer.max_epochs=2",
+        "logger=none",
+    )
+    rows = {r["model"]: r for r in res["leaderboard"]}
+    assert set(rows) == {"mlp", "last_value", "seasonal_naive", "ridge"}
+    assert res["metric"] == "test/rmse" and all(r["folds"] == 2 for r in rows.values())
+    assert rows["mlp"]["std"] > 0  # two seeds, two initialisations
+    # a chronological split does not move with the seed: the naive forecasts agree exactly
+    assert rows["last_value"]["std"] == 0 and rows["last_value"]["params"] == 0
+    assert "±" in (Path(res["output_dir"]) / "leaderboard.md").read_text()
+
+
+def test_unknown_model_and_cli_exit(runs):
+    with pytest.raises(KilnError, match="'nope' is not a model config"):
+        compare(runs, "models=[nope]")
+    done = cli("compare", "models=[nope]", runs=runs)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "nope" in done.stderr + done.stdout
