@@ -73,6 +73,7 @@ class KilnModule(L.LightningModule):
             ConfusionMatrix(task=spec.task, num_classes=n) if spec.is_classification else None
         )
         self.best: float | None = None
+        self.profile: dict | None = None  # the drift reference (kiln.monitoring), plain JSON
         self.inputs_per_batch = int(spec.extra.get("inputs_per_batch", 1))
 
     def __setattr__(self, name: str, value) -> None:
@@ -167,8 +168,8 @@ class KilnModule(L.LightningModule):
         metrics.update(pred, y)
         return pred
 
-    def validation_step(self, batch, batch_idx: int) -> None:
-        self._eval_step(batch, self.val_metrics, self.val_loss)
+    def validation_step(self, batch, batch_idx: int) -> Tensor:
+        return self._eval_step(batch, self.val_metrics, self.val_loss)
 
     def on_validation_epoch_end(self) -> None:
         values = {"val/loss": self.val_loss.compute(), **self.val_metrics.compute()}
@@ -203,7 +204,11 @@ class KilnModule(L.LightningModule):
 
     def predict_step(self, batch, batch_idx: int) -> Tensor:
         """Batches of (*inputs, target) as from the data module, or inputs alone."""
-        if isinstance(batch, (tuple, list)) and len(batch) > 1 and len(batch) == self.inputs_per_batch + 1:
+        if (
+            isinstance(batch, (tuple, list))
+            and len(batch) > 1
+            and len(batch) == self.inputs_per_batch + 1
+        ):
             batch = batch[:-1]
         x = batch if isinstance(batch, Tensor) else (batch[0] if len(batch) == 1 else tuple(batch))
         return self.to_prediction(self.raw_output(x))
@@ -242,6 +247,9 @@ class KilnModule(L.LightningModule):
             "config": self.run_config,
             "best": self.best,
         }
+        if self.profile is not None:
+            checkpoint["kiln"]["profile"] = self.profile
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         self.best = checkpoint.get("kiln", {}).get("best")
+        self.profile = checkpoint.get("kiln", {}).get("profile", self.profile)
