@@ -80,12 +80,15 @@ def run_task(command: str, cfg) -> object:
     task = importlib.import_module(f"kiln.tasks.{command}")
     quiet_lightning()
     try:
-        return task.run(cfg)
+        result = task.run(cfg)
     except KilnError as err:
         if os.environ.get("KILN_DEBUG") == "1":
             raise
         print(f"kiln {command}: error: {err}", file=sys.stderr, flush=True)
         sys.exit(err.exit_code)
+    if isinstance(result, dict) and result.get("exit_code"):  # e.g. kiln drift: 3 = drift found
+        sys.exit(int(result["exit_code"]))
+    return result
 
 
 def _completion_command(argv: list[str]) -> str | None:

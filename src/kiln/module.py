@@ -76,6 +76,7 @@ class KilnModule(L.LightningModule):
             ConfusionMatrix(task=spec.task, num_classes=n) if spec.is_classification else None
         )
         self.best: float | None = None
+        self.profile: dict | None = None  # the drift reference (kiln.monitoring), plain JSON
         self.inputs_per_batch = int(spec.extra.get("inputs_per_batch", 1))
         self.channels_last = False  # set in setup(): on CUDA for convolutional networks
 
@@ -188,8 +189,8 @@ class KilnModule(L.LightningModule):
             metrics.update(pred, y)
         return pred
 
-    def validation_step(self, batch, batch_idx: int) -> None:
-        self._eval_step(batch, self.val_metrics, self.val_loss)
+    def validation_step(self, batch, batch_idx: int) -> Tensor:
+        return self._eval_step(batch, self.val_metrics, self.val_loss)
 
     def on_validation_epoch_end(self) -> None:
         values = {"val/loss": self.val_loss.compute(), **self.val_metrics.compute()}
@@ -267,6 +268,9 @@ class KilnModule(L.LightningModule):
         }
         if "schema" in self.spec.extra:  # tables: the string -> code encoder predict/serve reuse
             checkpoint["kiln"]["schema"] = self.spec.extra["schema"]
+        if self.profile is not None:
+            checkpoint["kiln"]["profile"] = self.profile
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         self.best = checkpoint.get("kiln", {}).get("best")
+        self.profile = checkpoint.get("kiln", {}).get("profile", self.profile)

@@ -22,7 +22,8 @@ _LOADERS = {
 class SklearnDataModule(InMemoryDataModule):
     """One of scikit-learn's bundled sets, as a table or (digits only) as 1x8x8 images."""
 
-    def __init__(self, name: str = "digits", as_image: bool = False, **kwargs) -> None:
+    def __init__(self, name: str = "digits", as_image: bool = False, brightness: float = 0.0,
+                 contrast: float = 1.0, **kwargs) -> None:  # fmt: skip
         if name not in _LOADERS:
             raise KilnError(
                 f"data.name={name!r} is not a bundled data set; use one of {', '.join(_LOADERS)}."
@@ -31,13 +32,24 @@ class SklearnDataModule(InMemoryDataModule):
             raise KilnError(
                 f"data.as_image=true needs images, and {name} is a table; use as_image=false."
             )
+        if (brightness, contrast) != (0.0, 1.0) and name != "digits":
+            raise KilnError(
+                f"data.brightness and data.contrast change pixels, and {name} is a table; leave them at 0 and 1."
+            )
         super().__init__(**kwargs)
         self.name = name
         self.as_image = as_image
+        self.brightness, self.contrast = float(brightness), float(contrast)
+        self.feature_names: list[str] | None = None
 
     def load(self) -> RawData:
         bunch = _LOADERS[self.name]()
         x = np.asarray(bunch.data, dtype=np.float32)
+        if self.name == "digits":  # a lighting change for the drift experiment (0 and 1: none)
+            from kiln.monitoring.shift import shift_pixels
+
+            x = shift_pixels(x, self.brightness, self.contrast)
+        self.feature_names = [str(n) for n in getattr(bunch, "feature_names", [])] or None
         y = np.asarray(bunch.target)
         names = [str(n) for n in bunch.target_names] if hasattr(bunch, "target_names") else None
         self.feature_names = [str(n) for n in bunch.feature_names]  # the fields a server asks for

@@ -1,0 +1,108 @@
+"""What drift is measured on: named features computed from a model's raw inputs.
+
+Tables give one feature per column (numeric values, or category codes with their labels).
+Images give per-image, per-channel intensity mean and std plus a few principal components of
+the (pooled) pixels, fitted on the training split: brightness, contrast and content shifts
+all move them, and a handful of numbers stand for thousands of pixels.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+MAX_POOL_SIDE = 8  # images are average-pooled to at most 8x8 per channel before the PCA
+
+
+class Featurizer:
+    """Raw model inputs -> ({numeric name: float array}, {categorical name: int codes}).
+
+    ``kind`` is "tabular" (one float matrix), "schema" (x_num, x_cat from a table schema)
+    or "image" (N, C, H, W). ``labels`` maps each categorical feature to its code labels.
+    """
+
+    def __init__(self, kind: str, numeric: list[str], categorical: dict[str, list[str]] | None = None,
+                 pca: dict | None = None) -> None:  # fmt: skip
+        self.kind = kind
+        self.numeric = list(numeric)
+        self.labels = dict(categorical or {})
+        self.pca = pca
+
+    # -- building -----------------------------------------------------------------------
+    @classmethod
+    def for_data(cls, dm, inputs: list[torch.Tensor], components: int = 4) -> Featurizer:
+        """The featurizer of a data module, fitted (PCA) on its training inputs."""
+        spec = dm.spec
+        schema = getattr(dm, "schema", None)
+        if schema is not None:
+            labels = {
+                c.name: ["<unknown>", "<missing>", *map(str, c.vocab)]
+                for c in schema.columns
+                if c.type == "categorical"
+            }
+            return cls("schema", [f for f, _, _ in schema.numeric_features], labels)
+        if spec.kind == "image":
+            return cls.fit_image(inputs[0], components)
+        names = getattr(dm, "feature_names", None) or [f"x{i}" for i in range(spec.shape[0])]
+        return cls("tabular", list(names))
+
+    @classmethod
+    def fit_image(cls, x: torch.Tensor, components: int) -> Featurizer:
+        pooled = _pool(x)
+        mean = pooled.mean(0)
+        k = max(0, min(int(components), pooled.shape[1], pooled.shape[0] - 1))
+        _, _, vt = torch.linalg.svd(pooled - mean, full_matrices=False)
+        pca = {"mean": mean.tolist(), "components": vt[:k].tolist()}
+        channels = x.shape[1]
+        names = [f"channel{c}_{s}" for c in range(channels) for s in ("mean", "std")]
+        return cls("image", names + [f"pca{i}" for i in range(k)], pca=pca)
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "numeric": self.numeric, "categorical": self.labels,
+                "pca": self.pca}  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Featurizer:
+        return cls(d["kind"], d["numeric"], d.get("categorical"), d.get("pca"))
+
+    # -- using --------------------------------------------------------------------------
+    def __call__(self, inputs: list) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        if self.kind == "image":
+            return self._image(torch.as_tensor(inputs[0], dtype=torch.float32)), {}
+        x_num = np.asarray(inputs[0])
+        num = {name: x_num[:, i] for i, name in enumerate(self.numeric)}
+        cat = {}
+        if self.labels:
+            x_cat = np.asarray(inputs[1])
+            cat = {name: x_cat[:, i] for i, name in enumerate(self.labels)}
+        return num, cat
+
+    def _image(self, x: torch.Tensor) -> dict[str, np.ndarray]:
+        flat = x.flatten(2).double()
+        out = {}
+        for c in range(x.shape[1]):
+            out[f"channel{c}_mean"] = flat[:, c].mean(1).numpy()
+            out[f"channel{c}_std"] = flat[:, c].std(1, unbiased=False).numpy()
+        comps = torch.tensor(self.pca["components"], dtype=torch.float64)
+        if len(comps):
+            proj = (_pool(x) - torch.tensor(self.pca["mean"], dtype=torch.float64)) @ comps.T
+            for i in range(proj.shape[1]):
+                out[f"pca{i}"] = proj[:, i].numpy()
+        return out
+
+
+def _pool(x: torch.Tensor) -> torch.Tensor:
+    """(N, C, H, W) -> (N, C*h*w) with h, w <= MAX_POOL_SIDE, in float64."""
+    h, w = min(x.shape[2], MAX_POOL_SIDE), min(x.shape[3], MAX_POOL_SIDE)
+    return F.adaptive_avg_pool2d(x.float(), (h, w)).flatten(1).double()
+
+
+def category_counts(codes: np.ndarray, labels: list[str]) -> dict[str, int]:
+    """Counts per category label for integer codes (codes beyond the labels count as unknown)."""
+    codes = np.asarray(codes, dtype=np.int64)
+    counts = np.bincount(np.clip(codes, 0, len(labels)), minlength=len(labels) + 1)
+    out = {lab: int(c) for lab, c in zip(labels, counts[: len(labels)], strict=True)}
+    if counts[len(labels)]:
+        out["<out of range>"] = int(counts[len(labels)])
+    return out

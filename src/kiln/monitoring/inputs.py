@@ -1,0 +1,106 @@
+"""Reading a batch for ``kiln drift``: a table (.csv, .parquet) or an array file (.npy, .npz),
+turned into the raw model inputs the featurizer and the model take."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from kiln.errors import KilnError
+
+TABLES = (".csv", ".parquet", ".pq")
+ARRAYS = (".npy", ".npz")
+
+
+def _read_array(path: Path) -> np.ndarray:
+    try:
+        data = np.load(path, allow_pickle=False)
+    except Exception as err:
+        raise KilnError(
+            f"input {path} could not be read as {path.suffix} ({type(err).__name__}); pass a NumPy file."
+        ) from None
+    if isinstance(data, np.lib.npyio.NpzFile):
+        keys = list(data.keys())
+        if "x" not in keys and len(keys) != 1:
+            raise KilnError(
+                f"input {path} holds arrays {', '.join(keys)}; name the inputs x (np.savez(path, x=...))."
+            )
+        data = data["x" if "x" in keys else keys[0]]
+    return np.asarray(data)
+
+
+def _read_table(path: Path, columns: list[str] | None, dtype=None):
+    import pandas as pd
+
+    try:
+        if path.suffix == ".csv":
+            header = pd.read_csv(path, nrows=0).columns
+            usecols = [c for c in (columns or header) if c in header]
+            return pd.read_csv(path, usecols=usecols, dtype=dtype), list(header)
+        df = pd.read_parquet(path)
+        return df, list(df.columns)
+    except (ValueError, OSError, UnicodeDecodeError) as err:
+        if "No columns to parse" in str(err):
+            raise KilnError(
+                f"input {path} is empty; pass a file with a header and at least one row."
+            ) from None
+        raise KilnError(
+            f"input {path} could not be read as a table ({type(err).__name__}); check the file."
+        ) from None
+
+
+def read_inputs(path: str, featurizer, spec: dict, schema: dict | None = None) -> list[np.ndarray]:
+    """The model inputs in ``path``, checked against what the model was trained on."""
+    if not path:
+        raise KilnError("input is not set; pass input=new.csv (or .parquet, .npy, .npz).")
+    p = Path(path)
+    if not p.is_file():
+        raise KilnError(
+            f"input file {path} does not exist; pass the batch to check, e.g. input=new.csv."
+        )
+    suffix = p.suffix.lower()
+    if suffix not in TABLES + ARRAYS:
+        raise KilnError(
+            f"input {path} is neither a table nor an array file; use .csv, .parquet, .npy or .npz."
+        )
+    shape = tuple(spec["shape"])
+    if featurizer.kind in ("tabular", "image") and suffix in ARRAYS:
+        x = _read_array(p)
+        if featurizer.kind == "image" and x.ndim == len(shape) and shape[0] == 1:
+            x = x[:, None]  # (N, H, W) grey images
+        if x.ndim != len(shape) + 1 or tuple(x.shape[1:]) != shape:
+            raise KilnError(
+                f"input {path} holds samples of shape {tuple(x.shape[1:])} but the model takes {shape}; pass data of the model's shape."
+            )
+        inputs = [x.astype(np.float32, copy=False)]
+    elif featurizer.kind == "image":
+        raise KilnError(
+            f"input {path} is a table but the model takes images of shape {shape}; pass a .npy or .npz array."
+        )
+    elif suffix in ARRAYS:
+        raise KilnError(
+            f"input {path} is an array but the model reads named columns; pass a .csv or .parquet table."
+        )
+    elif featurizer.kind == "tabular":
+        names = featurizer.numeric
+        df, header = _read_table(p, names, dtype=np.float32)
+        missing = [n for n in names if n not in header]
+        if missing:
+            shown = ", ".join(missing[:5]) + (
+                f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+            )
+            raise KilnError(
+                f"input {path} lacks the column(s) {shown} the model was trained on; pass a table with the model's columns."
+            )
+        inputs = [df[names].to_numpy(np.float32)]
+    else:
+        from kiln.data.schema import Schema
+
+        df, _ = _read_table(p, None)
+        sch = Schema.from_dict(schema)
+        sch.validate(df, where=f"input {path}")
+        inputs = [np.asarray(a) for a in sch.encode(df)]
+    if len(inputs[0]) == 0:
+        raise KilnError(f"input {path} has no rows; pass a batch with at least one row.")
+    return inputs

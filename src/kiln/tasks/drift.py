@@ -1,0 +1,111 @@
+"""Compare a batch of new data with the reference profile of a checkpoint or an artifact.
+
+Writes drift.json, report.html and a PNG per drifted feature to the run directory, prints the
+table, and returns the report with ``exit_code`` 0 (no drift) or 3 (drift found), which the
+CLI exits with so a scheduler can act on it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+from kiln.errors import KilnError
+from kiln.monitoring.detect import compare
+from kiln.monitoring.features import Featurizer, category_counts
+from kiln.monitoring.inputs import read_inputs
+from kiln.monitoring.profile import prediction_values
+from kiln.monitoring.report import print_table, write_reports
+
+log = logging.getLogger("kiln")
+DRIFT_EXIT = 3
+
+
+def load_reference(cfg: DictConfig) -> tuple[dict, dict, dict | None, object]:
+    """(profile, spec, schema, predict function or None) from ckpt_path or artifact."""
+    if cfg.get("artifact"):
+        meta_path = Path(cfg.artifact) / "metadata.json"
+        if not meta_path.is_file():
+            raise KilnError(
+                f"{cfg.artifact} is not a kiln artifact (no metadata.json); pass a directory written by kiln export."
+            )
+        meta = json.loads(meta_path.read_text())
+        if not meta.get("profile"):
+            raise KilnError(
+                f"Artifact {cfg.artifact} has no reference profile; export it from a checkpoint trained with this kiln."
+            )
+        return meta["profile"], meta["spec"], meta.get("schema"), None
+    from kiln.tasks.common import load_checkpoint
+
+    ckpt = load_checkpoint(cfg.get("ckpt_path"))
+    meta = ckpt["kiln"]
+    if not meta.get("profile"):
+        raise KilnError(
+            f"Checkpoint {cfg.ckpt_path} has no reference profile; train it again with callbacks.reference_profile (the default)."
+        )
+    predict = model_predictor(ckpt) if cfg.get("predictions", True) else None
+    return meta["profile"], meta["spec"], meta.get("schema"), predict
+
+
+def model_predictor(ckpt: dict):
+    """The checkpoint's model as a function: list of input arrays -> predictions (numpy)."""
+    from kiln.tasks.common import build_datamodule, build_module
+
+    train_cfg = OmegaConf.create(ckpt["kiln"]["config"])
+    if ckpt["kiln"].get("schema") is not None:
+        train_cfg.data.schema = ckpt["kiln"]["schema"]
+    dm = build_datamodule(train_cfg.data)  # for the preprocessor's structure; weights follow
+    module = build_module(train_cfg, dm, run_config=ckpt["kiln"]["config"])
+    module.load_state_dict(ckpt["state_dict"], strict=True)
+    module.eval()
+
+    def predict(inputs: list[np.ndarray], batch: int = 8192) -> np.ndarray:
+        out = []
+        with torch.inference_mode():
+            for i in range(0, len(inputs[0]), batch):
+                xs = [torch.from_numpy(np.ascontiguousarray(a[i : i + batch])) for a in inputs]
+                x = xs[0] if len(xs) == 1 else tuple(xs)
+                out.append(module.to_prediction(module.raw_output(x)).numpy())
+        return np.concatenate(out)
+
+    return predict
+
+
+def run(cfg: DictConfig) -> dict:
+    profile, spec, schema, predict = load_reference(cfg)
+    featurizer = Featurizer.from_dict(profile["featurizer"])
+    inputs = read_inputs(cfg.get("input"), featurizer, spec, schema)
+    num, cat = featurizer(inputs)
+    predictions = None
+    if predict is not None:
+        predictions = prediction_values(predict(inputs), spec["task"], spec.get("class_names"))
+    th = OmegaConf.to_container(cfg.thresholds, resolve=True)
+    report = compare(
+        profile, num, cat, featurizer.labels, predictions, th, int(cfg.get("workers", 0))
+    )
+    report["input"] = str(cfg.input)
+    report["reference"] = str(cfg.get("artifact") or cfg.get("ckpt_path"))
+    exit_on = cfg.get("exit_on", "any")
+    if exit_on not in ("any", "dataset"):
+        raise KilnError(
+            f"exit_on={exit_on!r} is not a rule; use any (any feature or prediction) or dataset."
+        )
+    found = report["dataset_drift"] if exit_on == "dataset" else report["drift"]
+    report["exit_code"] = DRIFT_EXIT if found else 0
+    out_dir = Path(cfg.paths.output_dir)
+    data = dict(num)
+    data.update({n: category_counts(c, featurizer.labels[n]) for n, c in cat.items()})
+    if predictions is not None:
+        values, labels = predictions
+        data["<prediction>"] = values if labels is None else category_counts(values, labels)
+    paths = write_reports(out_dir, report, profile, data, int(cfg.get("max_plots", 100)))
+    print_table(
+        report, f"kiln drift: {Path(cfg.input).name} ({report['rows']} rows) vs the reference"
+    )
+    log.info("drift report: %s", paths["html"])
+    return report
