@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from hydra import compose as hydra_compose
-from hydra import initialize_config_dir, initialize_config_module
+from hydra import initialize_config_module
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf, open_dict
@@ -22,16 +22,13 @@ def compose(
 ) -> DictConfig:
     """The composed config of ``kiln <command> <overrides>``, with a fresh run directory set.
 
-    ``config_dir`` plays the part of ``--config-dir``: a user's own configs searched first.
+    ``config_dir`` plays the part of ``--config-dir``: a user's own configs (new experiments,
+    data, models) beside kiln's.
     """
     register_resolvers()
     GlobalHydra.instance().clear()
-    ctx = (
-        initialize_config_dir(str(Path(config_dir).resolve()), version_base="1.3")
-        if config_dir
-        else initialize_config_module(CONFIG_MODULE, version_base="1.3")
-    )
-    extra = [f"hydra.searchpath=[pkg://{CONFIG_MODULE}]"] if config_dir else []
+    ctx = initialize_config_module(CONFIG_MODULE, version_base="1.3")
+    extra = [f"hydra.searchpath=[file://{Path(config_dir).resolve()}]"] if config_dir else []
     with ctx:
         cfg = hydra_compose(
             config_name=command, overrides=[*extra, *(overrides or [])], return_hydra_config=True
@@ -42,10 +39,8 @@ def compose(
     with open_dict(cfg):
         cfg.hydra.runtime.output_dir = str(Path(run_dir).resolve())
     HydraConfig.instance().set_config(cfg)
-    with open_dict(cfg):
-        del cfg[
-            "hydra"
-        ]  # as in a CLI run, the task sees its own config; ${hydra:...} still resolves
+    with open_dict(cfg):  # as in a CLI run the task sees its own config; ${hydra:...} resolves
+        del cfg["hydra"]
     return cfg
 
 

@@ -121,3 +121,14 @@ def test_wheel_ships_the_configs(tmp_path):
         "kiln/conf/experiment/digits_cnn.yaml",
     ):
         assert path in names, path
+
+
+def test_python_api_takes_a_user_config_dir(tmp_path):
+    import kiln.api
+
+    (tmp_path / "experiment").mkdir()
+    (tmp_path / "experiment" / "mine.yaml").write_text(
+        "# @package _global_\ndefaults:\n  - override /data: wine\nmodel:\n  hidden: [5]\n"
+    )
+    cfg = kiln.api.compose("train", ["experiment=mine", "model=mlp"], config_dir=tmp_path)
+    assert list(cfg.model.hidden) == [5] and cfg.data.name == "wine"
