@@ -1,4 +1,4 @@
-"""The HTTP app: /predict with micro-batching, /health, /ready, /metadata, /metrics and /docs.
+"""The HTTP app: /predict with micro-batching, /health, /ready, /metadata, /metrics, /drift, /docs.
 
 Bad input never reaches the model unchecked: every request is parsed and validated by hand
 (size, JSON, shape, each field), and each failure is a 4xx whose message names the field.
@@ -19,12 +19,13 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from kiln.serving.batcher import MicroBatcher
+from kiln.serving.drift_window import DriftWindow
 from kiln.serving.predictor import Predictor
 from kiln.serving.schema import InputError
 from kiln.serving.telemetry import Telemetry
 
 OPEN_PATHS = {"/health", "/ready", "/docs", "/openapi.json", "/docs/oauth2-redirect"}
-KNOWN_PATHS = {"/predict", "/metadata", "/metrics"} | OPEN_PATHS
+KNOWN_PATHS = {"/predict", "/metadata", "/metrics", "/drift"} | OPEN_PATHS
 
 
 @dataclass
@@ -36,6 +37,10 @@ class ServeSettings:
     api_key_header: str = "X-API-Key"
     max_body_bytes: int = 1 << 20
     max_rows: int = 1024
+    drift_window: int = 1000  # recent input rows compared with the reference (0: off)
+    drift_every: int = 100  # new rows between two drift computations
+    drift_min_rows: int = 100  # rows the window needs before drift is computed
+    drift_thresholds: dict | None = None  # kiln.monitoring.detect.DEFAULTS keys
 
 
 class Guard:
@@ -106,6 +111,9 @@ def create_app(predictor: Predictor, settings: ServeSettings | None = None) -> F
         schema.names,
         categorical=[f["name"] for f in schema.features if f.get("type") == "categorical"],
     )
+    drift = DriftWindow(predictor.meta.get("profile"), predictor.task, predictor.labels,
+                        telemetry.registry, settings.drift_window, settings.drift_every,
+                        settings.drift_min_rows, settings.drift_thresholds)  # fmt: skip
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kiln-model")
     state = {"ready": False, "batcher": None}
 
@@ -138,6 +146,7 @@ def create_app(predictor: Predictor, settings: ServeSettings | None = None) -> F
         lifespan=lifespan,
     )
     app.state.telemetry = telemetry
+    app.state.drift = drift
 
     @app.get("/health")
     async def health() -> dict:
@@ -170,8 +179,15 @@ def create_app(predictor: Predictor, settings: ServeSettings | None = None) -> F
 
     @app.get("/metrics")
     async def metrics() -> Response:
-        """Prometheus exposition."""
+        """Prometheus exposition (drift gauges refreshed as /drift does)."""
+        await asyncio.to_thread(drift.report)
         return Response(generate_latest(telemetry.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/drift")
+    async def drift_report() -> Response:
+        """Drift of the recent inputs (a rolling window) against the training reference."""
+        body = await asyncio.to_thread(drift.report)
+        return Response(json.dumps(body), media_type="application/json")
 
     body_schema = {
         "oneOf": [
@@ -218,6 +234,7 @@ def create_app(predictor: Predictor, settings: ServeSettings | None = None) -> F
         else:
             out = await asyncio.get_running_loop().run_in_executor(executor, run_model, inputs)
             telemetry.observe_batch(len(out))
+        drift.add(inputs, out)
         answers = predictor.to_records(out)
         body = answers[0] if single else {"predictions": answers}
         return Response(json.dumps(body), media_type="application/json")

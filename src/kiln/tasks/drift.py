@@ -7,7 +7,6 @@ CLI exits with so a scheduler can act on it.
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
@@ -29,17 +28,18 @@ DRIFT_EXIT = 3
 def load_reference(cfg: DictConfig) -> tuple[dict, dict, dict | None, object]:
     """(profile, spec, schema, predict function or None) from ckpt_path or artifact."""
     if cfg.get("artifact"):
-        meta_path = Path(cfg.artifact) / "metadata.json"
-        if not meta_path.is_file():
-            raise KilnError(
-                f"{cfg.artifact} is not a kiln artifact (no metadata.json); pass a directory written by kiln export."
-            )
-        meta = json.loads(meta_path.read_text())
+        import kiln
+
+        predictor = kiln.load(cfg.artifact)  # checks the files against their hashes
+        meta = predictor.meta
         if not meta.get("profile"):
             raise KilnError(
-                f"Artifact {cfg.artifact} has no reference profile; export it from a checkpoint trained with this kiln."
+                f"Artifact {cfg.artifact} has no reference profile; export it again with this kiln from a checkpoint trained with callbacks.reference_profile."
             )
-        return meta["profile"], meta["spec"], meta.get("schema"), None
+        inputs = meta["inputs"]
+        schema = inputs["schema"] if inputs["kind"] == "schema" else None
+        predict = predictor.run if cfg.get("predictions", True) else None
+        return meta["profile"], meta["spec"], schema, predict
     from kiln.tasks.common import load_checkpoint
 
     ckpt = load_checkpoint(cfg.get("ckpt_path"))

@@ -67,6 +67,7 @@ def run(cfg: DictConfig) -> dict:
             "metrics": ex.training_metrics(cfg.ckpt_path, ckpt),
             "versions": ex.versions(),
             "config": ckpt["kiln"]["config"],
+            "profile": ckpt["kiln"].get("profile"),  # the drift reference (kiln drift, /drift)
             "source_checkpoint": str(Path(cfg.ckpt_path).resolve()),
         }
         expected = ex.torch_predict(pipeline, test_inputs)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from kiln.errors import KilnError
 from kiln.serving.app import ServeSettings, create_app
@@ -21,6 +21,10 @@ def settings_from(cfg: DictConfig) -> ServeSettings:
     if int(b.max_batch_size) < 1 or float(b.max_wait_ms) < 0:
         raise KilnError("batching.max_batch_size must be >= 1 and batching.max_wait_ms >= 0.")
     key = cfg.get("api_key")
+    d = cfg.get("drift") or {}
+    if int(d.get("window", 1000)) < 0 or int(d.get("every", 100)) < 1:
+        raise KilnError("drift.window must be >= 0 (0: off) and drift.every >= 1.")
+    thresholds = d.get("thresholds")
     return ServeSettings(
         batching=bool(b.enabled),
         max_batch_size=int(b.max_batch_size),
@@ -29,6 +33,10 @@ def settings_from(cfg: DictConfig) -> ServeSettings:
         api_key_header=str(cfg.api_key_header),
         max_body_bytes=int(cfg.max_body_bytes),
         max_rows=int(cfg.max_rows),
+        drift_window=int(d.get("window", 1000)),
+        drift_every=int(d.get("every", 100)),
+        drift_min_rows=int(d.get("min_rows", 100)),
+        drift_thresholds=OmegaConf.to_container(thresholds) if thresholds else None,
     )
 
 
