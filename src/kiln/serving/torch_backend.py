@@ -22,6 +22,22 @@ def _class(path: str):
     return getattr(importlib.import_module(mod), name)
 
 
+def preprocessor(meta: dict, spec):
+    """An empty preprocessor of the exported structure, for load_state_dict: a table's
+    (kiln.data.table) from the layout stored in the spec, the others from no arguments."""
+    path = meta["torch"]["preprocessor"]
+    cls = _class(path)
+    layout = spec.extra.get("layout")
+    if layout is not None and hasattr(cls, "from_layout"):
+        return cls.from_layout(layout)
+    try:
+        return cls()
+    except TypeError:
+        raise KilnError(
+            f"format=torch cannot rebuild {path} without its data; export with format=onnx."
+        ) from None
+
+
 def torch_runner(meta: dict, weights: Path, threads: int):
     import torch
     from hydra.utils import instantiate
@@ -37,13 +53,7 @@ def torch_runner(meta: dict, weights: Path, threads: int):
         torch.set_num_threads(int(threads))
     spec = InputSpec.from_dict(meta["spec"])
     network = build_network(instantiate(OmegaConf.create(meta["config"]["model"])), spec)
-    try:
-        preprocessor = _class(meta["torch"]["preprocessor"])()
-    except TypeError:
-        raise KilnError(
-            f"format=torch cannot rebuild {meta['torch']['preprocessor']} without its data; export with format=onnx."
-        ) from None
-    module = KilnModule(network=network, spec=spec, preprocessor=preprocessor)
+    module = KilnModule(network=network, spec=spec, preprocessor=preprocessor(meta, spec))
     module.load_state_dict(load_file(str(weights)), strict=True)
     pipeline = ExportPipeline(module).eval()
 
