@@ -24,7 +24,12 @@ _CLIP_HI = float(stats.norm.ppf(1 - (_BOUND - np.spacing(1))))
 def _interp(v: Tensor, xp: Tensor, fp: Tensor) -> Tensor:
     """np.interp row by row: v [F, N], xp and fp [F, Q] with xp sorted along dim 1."""
     q = xp.shape[1]
-    j = (torch.searchsorted(xp, v, right=True) - 1).clamp(0, max(q - 2, 0))
+    if torch.compiler.is_exporting():
+        # ONNX has no searchsorted: count the knots at or below each value instead (F x N x Q)
+        j = (v.unsqueeze(-1) >= xp.unsqueeze(1)).sum(-1) - 1
+    else:
+        j = torch.searchsorted(xp, v, right=True) - 1
+    j = j.clamp(0, max(q - 2, 0))
     x0, x1 = xp.gather(1, j), xp.gather(1, (j + 1).clamp(max=q - 1))
     y0, y1 = fp.gather(1, j), fp.gather(1, (j + 1).clamp(max=q - 1))
     dx = x1 - x0
@@ -32,6 +37,54 @@ def _interp(v: Tensor, xp: Tensor, fp: Tensor) -> Tensor:
     y = y0 + t * (y1 - y0)
     y = torch.where(v >= xp[:, -1:], fp[:, -1:], y)
     return torch.where(v < xp[:, :1], fp[:, :1], y)
+
+
+# Acklam's rational approximation of the normal quantile (relative error < 1.2e-9), made of
+# ops ONNX has; used only while exporting, where prims.ndtri has no ONNX translation.
+_A = (
+    -3.969683028665376e01,
+    2.209460984245205e02,
+    -2.759285104469687e02,
+    1.383577518672690e02,
+    -3.066479806614716e01,
+    2.506628277459239e00,
+)
+_B = (
+    -5.447609879822406e01,
+    1.615858368580409e02,
+    -1.556989798598866e02,
+    6.680131188771972e01,
+    -1.328068155288572e01,
+    1.0,
+)
+_C = (
+    -7.784894002430293e-03,
+    -3.223964580411365e-01,
+    -2.400758277161838e00,
+    -2.549732539343734e00,
+    4.374664141464968e00,
+    2.938163982698783e00,
+)
+_D = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e00, 3.754408661907416e00, 1.0)
+
+
+def _poly(coeffs: tuple[float, ...], t: Tensor) -> Tensor:
+    out = torch.full_like(t, coeffs[0])
+    for c in coeffs[1:]:
+        out = out * t + c
+    return out
+
+
+def _ndtri_exportable(p: Tensor) -> Tensor:
+    p_low = 0.02425
+    q = p - 0.5
+    r = q * q
+    central = _poly(_A, r) * q / _poly(_B, r)
+    tail_p = torch.where(p < 0.5, p, 1 - p).clamp(min=1e-30)  # p = 0 or 1 -> +-11, clipped later
+    t = torch.sqrt(-2 * torch.log(tail_p))
+    tail = _poly(_C, t) / _poly(_D, t)
+    tail = torch.where(p < 0.5, tail, -tail)
+    return torch.where((p >= p_low) & (p <= 1 - p_low), central, tail)
 
 
 class NumericPipeline(Fitted):
@@ -82,7 +135,8 @@ class NumericPipeline(Fitted):
         u = 0.5 * (_interp(v, qs, refs) - _interp(-v, -qs.flip(1), -refs.flip(1)))
         u = torch.where(v + _BOUND > qs[:, -1:], 1.0, u)
         u = torch.where(v - _BOUND < qs[:, :1], 0.0, u)
-        return torch.special.ndtri(u).clamp(_CLIP_LO, _CLIP_HI).T
+        z = _ndtri_exportable(u) if torch.compiler.is_exporting() else torch.special.ndtri(u)
+        return z.clamp(_CLIP_LO, _CLIP_HI).T
 
 
 # -- fitting (numpy, float64, on the training split) ------------------------------------
