@@ -53,11 +53,13 @@ def train_command(sweep_overrides: list[str], config_dir: str | None = None) -> 
             out.append(f"+{key}={as_override_text(value)}")
         elif now[key] != value:
             out.append(f"{key}={as_override_text(value)}")
-    out += [
-        f"~{key}"
-        for key in now
-        if key not in want and not any(k.startswith(key + ".") for k in want)
-    ]
+    known = {".".join(k.split(".")[:i]) for k in want for i in range(1, k.count(".") + 2)}
+    for key in now:
+        parts = key.split(".")
+        prefixes = (".".join(parts[:i]) for i in range(1, len(parts) + 1))
+        gone = next((p for p in prefixes if p not in known), None)
+        if gone and f"~{gone}" not in out:
+            out.append(f"~{gone}")
     check, _ = _composed("train", out, config_dir)
     if _leaves(check) != want:
         log.warning("the reproducing command line is approximate: %s", " ".join(out))

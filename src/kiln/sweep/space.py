@@ -125,4 +125,16 @@ def parse_space(params) -> list[Param]:
         raise KilnError(
             "sweep.params is empty; list the keys to tune, e.g. sweep.params={optimizer.lr: 'tag(log, interval(1e-4, 1e-1))'}, or pick a sweep=<name>."
         )
-    return [parse_param(str(k), v) for k, v in params.items()]
+    return [parse_param(key, value) for key, value in _flat(params).items()]
+
+
+def _flat(params, prefix: str = "") -> dict[str, object]:
+    """``{optimizer.lr: ...}`` and ``{optimizer: {lr: ...}}`` (what ``+sweep.params.optimizer.lr=...``
+    makes) are the same parameter."""
+    out: dict[str, object] = {}
+    for key, value in params.items():
+        if hasattr(value, "items"):
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out

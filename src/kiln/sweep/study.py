@@ -49,6 +49,19 @@ def open_storage(url: str, heartbeat_s: int, retries: int) -> RDBStorage:
         ) from None
 
 
+def process_seed(seed: int, storage: RDBStorage, study_name: str, worker: bool) -> int:
+    """The sweep's seed for a fresh study in its first process (reproducible); mixed with the
+    trial count and the process id otherwise, so a resumed sweep or a second worker does not
+    draw the same parameters again."""
+    try:
+        n = len(storage.get_all_trials(storage.get_study_id_from_name(study_name), deepcopy=False))
+    except KeyError:
+        n = 0
+    if n == 0 and not worker:
+        return int(seed)
+    return (int(seed) * 1_000_003 + n * 7919 + os.getpid()) % 2**31
+
+
 def make_sampler(name: str, space: list[Param], seed: int, startup: int):
     name = str(name).lower()
     if name == "tpe":
@@ -135,11 +148,11 @@ def reap_dead_local_trials(study: optuna.Study, storage: RDBStorage) -> list[int
         if t.user_attrs.get("host") != HOST or not pid or pid == os.getpid() or _alive(pid):
             continue
         try:
+            storage.set_trial_user_attr(t._trial_id, "error", f"worker process {pid} died")
             if not storage.set_trial_state_values(t._trial_id, TrialState.FAIL):
                 continue
         except UpdateFinishedTrialError:
             continue  # another worker got there first
-        storage.set_trial_user_attr(t._trial_id, "error", f"worker process {pid} died")
         if retry is not None:
             retry(study, storage.get_trial(t._trial_id))
         reaped.append(t.number)

@@ -14,7 +14,14 @@ from omegaconf import DictConfig
 from kiln.errors import KilnError
 from kiln.sweep import report
 from kiln.sweep.space import parse_space
-from kiln.sweep.study import make_pruner, make_sampler, open_storage, open_study, storage_url
+from kiln.sweep.study import (
+    make_pruner,
+    make_sampler,
+    open_storage,
+    open_study,
+    process_seed,
+    storage_url,
+)
 from kiln.sweep.worker import Job, compose_trial, work
 
 log = logging.getLogger("kiln")
@@ -54,6 +61,7 @@ def run(cfg: DictConfig) -> dict:
     if n_trials < 1 or int(s.n_workers) < 1:
         raise KilnError("sweep.n_trials and sweep.n_workers must be at least 1.")
 
+    is_worker = os.environ.get(WORKER_ENV) == "1"
     url = storage_url(s, sweep_dir)
     storage = open_storage(url, int(s.heartbeat_s), int(s.retries))
     startup = int(s.startup_trials)
@@ -68,7 +76,9 @@ def run(cfg: DictConfig) -> dict:
         str(s.name),
         storage,
         direction,
-        make_sampler(s.sampler, space, int(s.seed), startup),
+        make_sampler(
+            s.sampler, space, process_seed(s.seed, storage, str(s.name), is_worker), startup
+        ),
         make_pruner(s.pruner, startup, int(cfg.trainer.max_epochs)),
         identity,
     )
@@ -84,7 +94,6 @@ def run(cfg: DictConfig) -> dict:
         config_dir,
         int(s.heartbeat_s),
     )
-    is_worker = os.environ.get(WORKER_ENV) == "1"
     if not is_worker:
         _check_space(job)
         log.info("sweep %s: %d trials, storage %s, directory %s", s.name, n_trials, url, sweep_dir)
