@@ -152,3 +152,59 @@ def test_two_workers_share_one_study_without_duplicates_or_losses(tmp_path):
     assert len({tuple(sorted(t.params.items())) for t in trials}) == 6
     dirs = sorted(p.name for p in (sweep_dir / "trials").iterdir())
     assert dirs == [f"{t.number:04d}" for t in trials]
+
+
+def test_kiln_tensorboard_serves_every_trials_hparams_and_metrics(swept):
+    import httpx
+
+    _, sweep_dir = swept
+    study = load(sweep_dir)
+    env = {k: v for k, v in os.environ.items() if k != "KILN_DEBUG"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kiln", "tensorboard", str(sweep_dir), "port=0"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        url = None
+        for line in proc.stdout:
+            if line.startswith("TensorBoard http://127.0.0.1:"):
+                url = line.split()[1]
+                break
+        assert url, "kiln tensorboard printed no URL"
+        deadline, groups = time.time() + 60, []
+        while time.time() < deadline and len(groups) < len(study.trials):
+            time.sleep(0.5)
+            reply = httpx.post(
+                url + "data/plugin/hparams/session_groups",
+                json={
+                    "experimentName": "",
+                    "allowedStatuses": [
+                        "STATUS_UNKNOWN",
+                        "STATUS_SUCCESS",
+                        "STATUS_FAILURE",
+                        "STATUS_RUNNING",
+                    ],
+                    "colParams": [],
+                    "startIndex": 0,
+                    "sliceSize": 100,
+                },
+                timeout=10,
+            )
+            groups = reply.json().get("sessionGroups", []) if reply.status_code == 200 else []
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    assert len(groups) == len(study.trials)
+    by_run = {g["name"].split("/")[1]: g for g in groups}  # trials/<number>/tensorboard
+    for t in study.trials:
+        group = by_run[f"{t.number:04d}"]
+        assert group["hparams"]["optimizer.lr"] == pytest.approx(t.params["optimizer.lr"])
+        assert group["hparams"]["model.dropout"] == pytest.approx(t.params["model.dropout"])
+        metrics = {m["name"]["tag"]: m["value"] for m in group["metricValues"]}
+        final = yaml.safe_load((Path(t.user_attrs["run_dir"]) / "metrics.json").read_text())
+        assert metrics["val/f1_best"] == pytest.approx(final["val/f1_best"], abs=1e-6)
+        assert metrics["test/f1"] == pytest.approx(final["test/f1"], abs=1e-6)
