@@ -135,7 +135,8 @@ def test_a_killed_sweep_continues_without_repeating_finished_trials(tmp_path):
     (retry,) = [t for t in complete if t.system_attrs.get("failed_trial") == killed.number]
     assert retry.params == killed.params
     assert len({tuple(sorted(t.params.items())) for t in complete}) == 4
-    assert len(list((sweep_dir / "trials").iterdir())) == 5  # 4 complete + the killed one
+    dirs = {int(p.name) for p in (sweep_dir / "trials").iterdir()}
+    assert {t.number for t in complete} <= dirs <= {t.number for t in complete} | {killed.number}
 
 
 @pytest.mark.slow
@@ -146,8 +147,11 @@ def test_two_workers_share_one_study_without_duplicates_or_losses(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     sweep_dir = tmp_path / "sweep" / "wine_mlp"
-    trials = load(sweep_dir).trials
-    assert [t.state for t in trials] == [TrialState.COMPLETE] * 6
+    every = load(sweep_dir).trials
+    trials = [t for t in every if t.state == TrialState.COMPLETE]
+    assert len(trials) == 6
+    # a slot two workers asked for at the same instant is handed back: waiting, never run
+    assert all(t.state == TrialState.WAITING and not t.params for t in every if t not in trials)
     assert len({t.user_attrs["pid"] for t in trials}) == 2  # both processes ran trials
     assert len({tuple(sorted(t.params.items())) for t in trials}) == 6
     dirs = sorted(p.name for p in (sweep_dir / "trials").iterdir())
