@@ -212,3 +212,26 @@ def test_kiln_tensorboard_serves_every_trials_hparams_and_metrics(swept):
         final = yaml.safe_load((Path(t.user_attrs["run_dir"]) / "metrics.json").read_text())
         assert metrics["val/f1_best"] == pytest.approx(final["val/f1_best"], abs=1e-6)
         assert metrics["test/f1"] == pytest.approx(final["test/f1"], abs=1e-6)
+
+
+@pytest.mark.slow
+def test_a_failing_trial_is_recorded_with_its_error_and_the_sweep_goes_on(tmp_path):
+    own = tmp_path / "conf"
+    (own / "sweep").mkdir(parents=True)
+    (own / "sweep" / "blowup.yaml").write_text(
+        "# @package _global_\ndefaults:\n  - override /experiment: wine_mlp\n"
+        "sweep:\n  params:\n    optimizer.lr: choice(0.003, 1e12)\n"
+    )
+    overrides = [f"paths.root={tmp_path / 'runs'}", "sweep=blowup", *TINY[1:]]
+    result = kiln.api.run(
+        "sweep", [*overrides, "sweep.sampler=grid", "sweep.pruner=none"], config_dir=own
+    )
+    study = load(tmp_path / "runs" / "sweep" / "blowup")
+    by_lr = {t.params["optimizer.lr"]: t for t in study.trials}
+    assert by_lr[0.003].state == TrialState.COMPLETE and result["params"] == {"optimizer.lr": 0.003}
+    failed = by_lr[1e12]
+    assert failed.state == TrialState.FAIL and failed.user_attrs["error"].startswith("KilnError")
+    rows = list(csv.DictReader((tmp_path / "runs" / "sweep" / "blowup" / "trials.csv").open()))
+    assert [r["user_attrs_error"] for r in rows if r["state"] == "FAIL"] == [
+        failed.user_attrs["error"]
+    ]

@@ -59,3 +59,25 @@ def test_a_bad_expression_names_the_parameter(expr, words):
 def test_the_grid_sampler_refuses_a_continuous_interval():
     with pytest.raises(KilnError, match="sweep.params.model.dropout.*grid"):
         parse_param("model.dropout", "interval(0, 0.5)").grid()
+
+
+def test_samplers_and_pruners_by_name():
+    import optuna
+
+    from kiln.sweep.study import make_pruner, make_sampler
+
+    space = parse_space({"optimizer": "choice(adamw, sgd)", "data.batch_size": "range(16, 49, 16)"})
+    kinds = {
+        "tpe": optuna.samplers.TPESampler,
+        "random": optuna.samplers.RandomSampler,
+        "grid": optuna.samplers.GridSampler,
+        "cmaes": optuna.samplers.CmaEsSampler,
+    }
+    for name, kind in kinds.items():
+        assert isinstance(make_sampler(name, space, seed=0, startup=2), kind)
+    assert isinstance(make_pruner("hyperband", 2, 20), optuna.pruners.HyperbandPruner)
+    assert isinstance(make_pruner("median", 2, 20), optuna.pruners.MedianPruner)
+    with pytest.raises(KilnError, match="sweep.sampler=bayes"):
+        make_sampler("bayes", space, seed=0, startup=2)
+    with pytest.raises(KilnError, match="sweep.pruner=asha"):
+        make_pruner("asha", 2, 20)

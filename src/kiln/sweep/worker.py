@@ -156,9 +156,9 @@ def run_trial(job: Job, trial: optuna.Trial) -> None:
             f"use one of {', '.join(sorted(k for k in summary if '/' in k))}."
         )
     if pruned_at is not None:
-        job.study.tell(trial, state=TrialState.PRUNED)
+        _tell(job, trial, state=TrialState.PRUNED)
     else:
-        job.study.tell(trial, float(value))
+        _tell(job, trial, float(value))
     log.info(
         "trial %d: %s = %.6f%s",
         trial.number,
@@ -170,10 +170,21 @@ def run_trial(job: Job, trial: optuna.Trial) -> None:
 
 def _fail(job: Job, trial: optuna.Trial, error: str, retry: bool = False) -> None:
     trial.set_user_attr("error", error)
-    job.study.tell(trial, state=TrialState.FAIL)
+    _tell(job, trial, state=TrialState.FAIL)
     callback = job.storage.get_heartbeat_stale_trial_callback() if retry else None
     if callback is not None:
         callback(job.study, job.storage.get_trial(trial._trial_id))
+
+
+def _tell(job: Job, trial: optuna.Trial, *args, **kwargs) -> None:
+    """study.tell; the grid sampler's call to study.stop() once its grid is done only works
+    inside study.optimize and is ignored here (the result is stored before it runs, and the
+    quota already ends the loop)."""
+    try:
+        job.study.tell(trial, *args, **kwargs)
+    except RuntimeError as err:
+        if "Study.stop" not in str(err):
+            raise
 
 
 def _free_memory() -> None:

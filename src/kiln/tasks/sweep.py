@@ -166,7 +166,7 @@ def _start_workers(n: int, overrides: list[str], config_dir) -> list[subprocess.
 
 def _config_dir(hc) -> str | None:
     for source in hc.runtime.config_sources:
-        if source.schema == "file" and source.provider in ("main", "command-line"):
+        if source.schema == "file":  # --config-dir, or kiln.api's config_dir
             return source.path
     return None
 
