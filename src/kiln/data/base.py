@@ -154,7 +154,9 @@ class InMemoryDataModule(L.LightningDataModule):
             out["rows"][name] = len(y)
             if self.spec.is_classification:
                 counts = torch.bincount(y.cpu(), minlength=len(self.spec.class_names)).tolist()
-                out.setdefault("class_counts", {})[name] = dict(zip(self.spec.class_names, counts, strict=True))
+                out.setdefault("class_counts", {})[name] = dict(
+                    zip(self.spec.class_names, counts, strict=True)
+                )
         return out
 
     # -- loaders ------------------------------------------------------------------------
