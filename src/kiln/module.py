@@ -225,11 +225,7 @@ class KilnModule(L.LightningModule):
 
     def predict_step(self, batch, batch_idx: int) -> Tensor:
         """Batches of (*inputs, target) as from the data module, or inputs alone."""
-        if (
-            isinstance(batch, (tuple, list))
-            and len(batch) > 1
-            and len(batch) == self.inputs_per_batch + 1
-        ):
+        if isinstance(batch, (tuple, list)) and len(batch) > 1 and len(batch) == self.inputs_per_batch + 1:
             batch = batch[:-1]
         x = batch if isinstance(batch, Tensor) else (batch[0] if len(batch) == 1 else tuple(batch))
         return self.to_prediction(self.raw_output(x))
