@@ -164,6 +164,7 @@ def test_kiln_tensorboard_serves_every_trials_hparams_and_metrics(swept):
     _, sweep_dir = swept
     study = load(sweep_dir)
     env = {k: v for k, v in os.environ.items() if k != "KILN_DEBUG"}
+    env["KILN_RUNS"] = str(sweep_dir.parents[1])  # its log goes beside the runs
     proc = subprocess.Popen(
         [sys.executable, "-m", "kiln", "tensorboard", str(sweep_dir), "port=0"],
         cwd=REPO,
