@@ -42,9 +42,8 @@ format: $(STAMP)  ## ruff format + import sorting
 	$(BIN)/ruff check --fix src tests scripts
 	$(BIN)/ruff format src tests scripts
 
-tensorboard: $(STAMP)  ## serve the runs folder on 127.0.0.1:$(PORT)
-	@echo "TensorBoard: http://127.0.0.1:$(PORT)/"
-	$(BIN)/tensorboard --logdir $${KILN_RUNS:-runs} --host 127.0.0.1 --port $(PORT)
+tensorboard: $(STAMP)  ## serve the runs folder (or ARGS=runs/sweep/<name>) on 127.0.0.1:$(PORT)
+	$(BIN)/kiln tensorboard $(ARGS) port=$(PORT)
 
 bench: $(STAMP)  ## the training-loop benchmark (kiln vs hand-written loops)
 	$(BIN)/python scripts/bench_train.py $(ARGS)

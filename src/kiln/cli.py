@@ -107,6 +107,15 @@ def _completion_command(argv: list[str]) -> str | None:
     return "train"  # install/uninstall: the script is the same for every command
 
 
+def _positional(command: str, argv: list[str]) -> list[str]:
+    """A task's ``POSITIONAL`` key takes a bare first argument: ``kiln tensorboard runs/x``."""
+    if argv and "=" not in argv[0] and not argv[0].startswith("-"):
+        key = getattr(importlib.import_module(f"kiln.tasks.{command}"), "POSITIONAL", None)
+        if key:
+            return [f"{key}={argv[0]}", *argv[1:]]
+    return argv
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     known = commands()
@@ -130,6 +139,7 @@ def main(argv: list[str] | None = None) -> None:
                 file=sys.stderr,
             )
             sys.exit(2)
+        argv = _positional(command, argv)
     import hydra
 
     register_resolvers()

@@ -1,0 +1,69 @@
+"""After `kiln train -m ...`: one table of every job's overrides and final metrics.
+
+A Hydra callback (registered in conf/hydra/default.yaml): each job's return value (train's
+final metrics) is collected as the job ends, and the table is printed when the multirun ends.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hydra.core.utils import JobReturn, JobStatus
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig
+
+
+class MultirunTable(Callback):
+    def __init__(self, max_metrics: int = 8) -> None:
+        self.max_metrics = max_metrics
+        self.jobs: list[tuple[int, list[str], dict | None]] = []
+
+    def on_job_end(self, config: DictConfig, job_return: JobReturn, **kwargs: Any) -> None:
+        num = int(config.hydra.job.get("num", len(self.jobs)) or 0)
+        value = None
+        if job_return.status == JobStatus.COMPLETED and isinstance(job_return._return_value, dict):
+            value = job_return._return_value
+        self.jobs.append((num, list(job_return.overrides or []), value))
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        if not self.jobs:
+            return
+        from rich.console import Console
+
+        Console(width=160).print(self.table(str(config.hydra.sweep.dir)))
+
+    def rows(self) -> tuple[list[str], list[list[str]]]:
+        """Header and rows: the overrides that vary between jobs, then each final metric."""
+        jobs = sorted(self.jobs, key=lambda j: j[0])
+        varying = [
+            o for o in {o for _, ov, _ in jobs for o in ov} if not all(o in ov for _, ov, _ in jobs)
+        ]
+        metrics = sorted(
+            {
+                k
+                for _, _, m in jobs
+                if m
+                for k, v in m.items()
+                if "/" in k and isinstance(v, (int, float))
+            }
+        )
+        metrics = metrics[: self.max_metrics]
+        rows = []
+        for num, overrides, m in jobs:
+            shown = [o for o in overrides if o in varying] or overrides
+            cells = [
+                f"{m[k]:.6f}" if m and k in m else ("failed" if m is None else "") for k in metrics
+            ]
+            rows.append([str(num), " ".join(shown), *cells])
+        return ["job", "overrides", *metrics], rows
+
+    def table(self, title: str):
+        from rich.table import Table
+
+        header, rows = self.rows()
+        table = Table(title=f"multirun {title}", header_style="bold")
+        for i, name in enumerate(header):
+            table.add_column(name, justify="right" if i >= 2 else "left")
+        for row in rows:
+            table.add_row(*row)
+        return table
