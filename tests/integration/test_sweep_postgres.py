@@ -108,7 +108,11 @@ def test_two_workers_on_postgresql_run_each_trial_once(postgres, tmp_path):
         )
     outs = [w.communicate(timeout=600)[0] for w in workers]
     assert [w.returncode for w in workers] == [0, 0], "\n".join(o[-2000:] for o in outs)
-    trials = optuna.load_study(study_name="wine_mlp", storage=postgres).trials
+    everything = optuna.load_study(study_name="wine_mlp", storage=postgres).trials
+    # a worker that asks when the quota is already taken hands its slot back as an empty
+    # WAITING trial (docs/sweeps.md); every other trial ran, once
+    trials = [t for t in everything if t.state != TrialState.WAITING]
+    assert all(not t.params for t in everything if t.state == TrialState.WAITING)
     assert len(trials) == N_TRIALS  # none lost, none extra
     assert all(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials)
     assert len({t.user_attrs["pid"] for t in trials}) == 2  # both machines ran trials
