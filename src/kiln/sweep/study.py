@@ -9,7 +9,9 @@ slot back, so the study ends with exactly ``n_trials`` and no trial runs twice.
 from __future__ import annotations
 
 import os
+import random
 import socket
+import time
 import warnings
 from pathlib import Path
 
@@ -32,21 +34,32 @@ def storage_url(cfg_sweep, sweep_dir: Path) -> str:
 
 
 def open_storage(url: str, heartbeat_s: int, retries: int) -> RDBStorage:
-    """An RDB storage with heartbeats: a trial whose process died is failed and re-queued."""
+    """An RDB storage with heartbeats: a trial whose process died is failed and re-queued.
+
+    Workers on several machines may start together on an empty database; the one that loses
+    the race to create Optuna's tables sees "already exists" and simply tries again.
+    """
     engine_kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
-    try:
-        return RDBStorage(
-            url,
-            engine_kwargs=engine_kwargs,
-            heartbeat_interval=int(heartbeat_s),
-            grace_period=3 * int(heartbeat_s),
-            heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=int(retries)),
-        )
-    except Exception as err:  # bad URL, missing driver, unreachable server
-        raise KilnError(
-            f"Could not open the study storage {url} ({type(err).__name__}: {str(err).splitlines()[0]}); "
-            "check sweep.storage (an SQLAlchemy URL) or leave it null for SQLite in the sweep directory."
-        ) from None
+    for attempt in range(6):
+        try:
+            return RDBStorage(
+                url,
+                engine_kwargs=engine_kwargs,
+                heartbeat_interval=int(heartbeat_s),
+                grace_period=3 * int(heartbeat_s),
+                heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(
+                    max_retry=int(retries)
+                ),
+            )
+        except Exception as err:  # bad URL, missing driver, unreachable server, the race above
+            if "already exists" in str(err) and attempt < 5:
+                time.sleep(0.5 + random.random())
+                continue
+            raise KilnError(
+                f"Could not open the study storage {url} ({type(err).__name__}: {str(err).splitlines()[0]}); "
+                "check sweep.storage (an SQLAlchemy URL) or leave it null for SQLite in the sweep directory."
+            ) from None
+    raise AssertionError("unreachable")
 
 
 def process_seed(seed: int, storage: RDBStorage, study_name: str, worker: bool) -> int:
