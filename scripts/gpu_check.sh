@@ -15,7 +15,7 @@ fi
 python3 -m pip install -q --no-deps --no-build-isolation -e . || exit 1
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
 python3 -c "import torch, lightning, kiln; print('torch', torch.__version__, 'lightning', lightning.__version__, 'cuda', torch.cuda.is_available())"
-parts=${*:-train bench}
+parts=${*:-train bench bench_gpu transformer}
 for part in $parts; do
   echo "=== $part $(date +%T)"
   case $part in
@@ -30,6 +30,9 @@ for part in $parts; do
       ;;
     bench_gpu)  # issue 8: kiln vs hand-written loops (MLP, GPT ~110M + compile, digits CNN), ~3 min
       python3 scripts/bench_gpu.py --device cuda | tee "$OUT/bench_gpu.md" || echo "FAILED: bench_gpu"
+      ;;
+    transformer)  # issue 4: the sequence Transformer's tokens/s and MFU vs a hand GPT loop, ~1.5 min
+      python3 scripts/bench_transformer_gpu.py --device cuda | tee "$OUT/bench_transformer_gpu.md" || echo "FAILED: transformer"
       ;;
     *)
       echo "unknown part $part";;
