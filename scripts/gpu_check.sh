@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One prepared call on a CUDA machine: install kiln, prove the GPU path, time it.
 # Results go to $OUT (the device tool brings them back). Usage there:
-#   bash scripts/gpu_check.sh [parts...]   parts: train bench bench_gpu (default: train bench)
+#   bash scripts/gpu_check.sh [parts...]   parts: train bench bench_gpu transformer (default: all, ~6 min)
 set -uo pipefail
 OUT=${OUT:-/tmp/kiln-gpu-out}
 mkdir -p "$OUT"
