@@ -106,7 +106,6 @@ def bench_kiln(x, y, bs: int, steps: int, device: str) -> float:
         dm.preprocessor,
         optimizer=instantiate(cfg.optimizer),
         monitor=dict(cfg.monitor),
-        log_every_n_steps=int(cfg.trainer.log_every_n_steps),
     )
     trainer = build_trainer(cfg, Path(tmp))
     timer = StepTimer(WARMUP, steps)

@@ -42,7 +42,6 @@ class KilnModule(L.LightningModule):
         target_stats: tuple[float, float] | None = None,
         compile: bool = False,
         seed: int = 0,
-        log_every_n_steps: int = 50,
         run_config: dict | None = None,
     ) -> None:
         super().__init__()
@@ -60,7 +59,6 @@ class KilnModule(L.LightningModule):
         if self.monitor.get("mode") not in ("min", "max"):
             raise KilnError(f"monitor.mode={self.monitor.get('mode')!r} must be min or max.")
         self.seed = seed
-        self.log_every_n_steps = max(1, int(log_every_n_steps))
         self.run_config = run_config or {}
         if compile:
             self.network.compile()  # in place: state_dict keys stay the same with and without it
@@ -142,7 +140,7 @@ class KilnModule(L.LightningModule):
         z = self.raw_output(x)
         loss = self.loss(z, y)
         # Lightning writes step metrics when (step + 1) % log_every_n_steps == 0: log on those steps
-        if (self.global_step + 1) % self.log_every_n_steps == 0 or self.global_step == 0:
+        if (self.global_step + 1) % self.trainer.log_every_n_steps == 0 or self.global_step == 0:
             self._check_finite(loss)
             self.log("train/loss", loss, on_step=True, on_epoch=False, prog_bar=True)
             self.log(
@@ -225,7 +223,11 @@ class KilnModule(L.LightningModule):
 
     def predict_step(self, batch, batch_idx: int) -> Tensor:
         """Batches of (*inputs, target) as from the data module, or inputs alone."""
-        if isinstance(batch, (tuple, list)) and len(batch) > 1 and len(batch) == self.inputs_per_batch + 1:
+        if (
+            isinstance(batch, (tuple, list))
+            and len(batch) > 1
+            and len(batch) == self.inputs_per_batch + 1
+        ):
             batch = batch[:-1]
         x = batch if isinstance(batch, Tensor) else (batch[0] if len(batch) == 1 else tuple(batch))
         return self.to_prediction(self.raw_output(x))

@@ -21,6 +21,25 @@ class InputError(KilnError):
     """Bad input data (a request or a file): the message names the field."""
 
 
+def check_record_fields(
+    rec, i: int, n: int, names: list[str], index, missing_hint: str = ""
+) -> str:
+    """Record i of n must be an object with exactly the model's fields; returns how errors
+    name it ("record 3" or "the record"). Shared by every input encoder of the server."""
+    where = f"record {i}" if n > 1 else "the record"
+    if not isinstance(rec, dict):
+        raise InputError(f"{where} is a {type(rec).__name__}; send a JSON object of fields.")
+    if len(rec) != len(names) or any(k not in index for k in rec):
+        missing = [k for k in names if k not in rec]
+        if missing:
+            raise InputError(
+                f"{where}: field {missing[0]!r} is missing; send every field in /metadata{missing_hint}."
+            )
+        extra = next(k for k in rec if k not in index)
+        raise InputError(f"{where}: field {str(extra)!r} is not an input of this model; remove it.")
+    return where
+
+
 class InputSchema:
     """``kind="table"``: one float column per feature, tensor input ``x`` of shape [N, F].
     ``kind="tensor"``: one field holding an array of ``shape`` (e.g. an image), ``x`` [N, *shape].
@@ -89,13 +108,7 @@ class InputSchema:
         width = self.size if self.kind == "tensor" else len(self.names)
         x = np.empty((n, width), dtype=np.float32)
         for i, rec in enumerate(records):
-            where = f"record {i}" if n > 1 else "the record"
-            if not isinstance(rec, dict):
-                raise InputError(
-                    f"{where} is a {type(rec).__name__}; send a JSON object of fields."
-                )
-            if len(rec) != len(self.names) or any(k not in self._index for k in rec):
-                self._name_bad_keys(rec, where)
+            where = check_record_fields(rec, i, n, self.names, self._index)
             if self.kind == "tensor":
                 x[i] = self._tensor_value(rec[self.names[0]], where)
                 continue
@@ -120,17 +133,6 @@ class InputSchema:
                     )
         self._check_finite(x)
         return [x.reshape(n, *self.shape) if self.kind == "tensor" else x], *self._quality(x)
-
-    def _name_bad_keys(self, rec: dict, where: str) -> None:
-        missing = [k for k in self.names if k not in rec]
-        if missing:
-            raise InputError(
-                f"{where}: field {missing[0]!r} is missing; send every field in /metadata."
-            )
-        extra = [k for k in rec if k not in self._index]
-        raise InputError(
-            f"{where}: field {str(extra[0])!r} is not an input of this model; remove it."
-        )
 
     def _tensor_value(self, v, where: str) -> np.ndarray:
         name = self.names[0]

@@ -13,7 +13,7 @@ import pandas as pd
 
 from kiln.data.schema import Schema
 from kiln.errors import KilnError
-from kiln.serving.schema import InputError
+from kiln.serving.schema import InputError, check_record_fields
 
 # JSON types accepted per column type (None is always accepted: a missing value)
 _ACCEPTS = {
@@ -86,21 +86,9 @@ class TableInputs:
     def encode_records(self, records: list):
         n = len(records)
         for i, rec in enumerate(records):
-            where = f"record {i}" if n > 1 else "the record"
-            if not isinstance(rec, dict):
-                raise InputError(
-                    f"{where} is a {type(rec).__name__}; send a JSON object of fields."
-                )
-            if len(rec) != len(self.names) or any(k not in self._index for k in rec):
-                missing = [k for k in self.names if k not in rec]
-                if missing:
-                    raise InputError(
-                        f"{where}: field {missing[0]!r} is missing; send every field in /metadata (null for a missing value)."
-                    )
-                extra = next(k for k in rec if k not in self._index)
-                raise InputError(
-                    f"{where}: field {str(extra)!r} is not an input of this model; remove it."
-                )
+            where = check_record_fields(
+                rec, i, n, self.names, self._index, " (null for a missing value)"
+            )
             for name, typ in self.columns:
                 v = rec[name]
                 ok, what = _ACCEPTS[typ]

@@ -63,7 +63,6 @@ def build_module(cfg: DictConfig, dm, run_config: dict | None = None) -> KilnMod
         target_stats=dm.target_stats,
         compile=bool(cfg.get("compile", False)),
         seed=int(cfg.get("seed", 0)),
-        log_every_n_steps=int(cfg.trainer.get("log_every_n_steps", 50)),
         run_config=run_config,
     )
 
