@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import inspect
 import math
 
 import lightning as L
@@ -17,18 +16,19 @@ from kiln import __version__
 from kiln.data.spec import InputSpec
 from kiln.errors import KilnError
 from kiln.metrics import task_metrics
-from kiln.optim import fused_kwargs
 from kiln.preprocessing.scale import TargetScaler
+from kiln.stepping import ManualStepping
 
 
-class KilnModule(L.LightningModule):
+class KilnModule(ManualStepping, L.LightningModule):
     """Raw inputs in, predictions out: ``forward`` runs preprocessing, network and head.
 
     ``forward`` returns logits (classification) or values on the target's original scale
     (regression); ``predict_step`` returns probabilities or values. Everything fitted from
     data is a buffer of ``preprocessor`` or ``target_scaler``, so it is inside every
     checkpoint. ``monitor`` ({metric, mode}) comes from config and names the best-so-far
-    metric ``<metric>_best``.
+    metric ``<metric>_best``. The optimizer is stepped by ``ManualStepping`` (kiln.stepping),
+    which takes gradient clipping and accumulation as arguments.
     """
 
     def __init__(
@@ -43,8 +43,12 @@ class KilnModule(L.LightningModule):
         compile: bool = False,
         seed: int = 0,
         run_config: dict | None = None,
+        gradient_clip_val: float | None = None,
+        gradient_clip_algorithm: str = "norm",
+        accumulate_grad_batches: int = 1,
     ) -> None:
         super().__init__()
+        self.init_stepping(gradient_clip_val, gradient_clip_algorithm, accumulate_grad_batches)
         self.spec = spec
         self.preprocessor = preprocessor if preprocessor is not None else nn.Identity()
         self.network = network
@@ -68,8 +72,10 @@ class KilnModule(L.LightningModule):
         self.test_metrics = full.clone(prefix="test/")
         self.val_loss, self.test_loss = MeanMetric(), MeanMetric()
         # training-split running sums (loss, and correct predictions or absolute error): two
-        # tensor ops per step instead of a metric collection's bookkeeping
-        self.register_buffer("_train_sums", torch.zeros(3), persistent=False)
+        # in-place adds a step instead of a metric collection's bookkeeping
+        self.register_buffer("_train_loss_sum", torch.zeros(()), persistent=False)
+        self.register_buffer("_train_score_sum", torch.zeros(()), persistent=False)
+        self._train_rows = 0
         self.confusion = (
             ConfusionMatrix(task=spec.task, num_classes=n) if spec.is_classification else None
         )
@@ -139,8 +145,9 @@ class KilnModule(L.LightningModule):
         x, y = self.split_batch(batch)
         z = self.raw_output(x)
         loss = self.loss(z, y)
-        # Lightning writes step metrics when (step + 1) % log_every_n_steps == 0: log on those steps
-        if (self.global_step + 1) % self.trainer.log_every_n_steps == 0 or self.global_step == 0:
+        # Lightning writes step metrics when (batches + 1) % log_every_n_steps == 0: log on those
+        batches = self.trainer.fit_loop.epoch_loop._batches_that_stepped
+        if (batches + 1) % self.trainer.log_every_n_steps == 0 or batches == 0:
             self._check_finite(loss)
             self.log("train/loss", loss, on_step=True, on_epoch=False, prog_bar=True)
             self.log(
@@ -151,25 +158,34 @@ class KilnModule(L.LightningModule):
             )
         with torch.no_grad():
             n = len(y)
-            self._train_sums += torch.stack(
-                [loss.detach() * n, self._train_score(z, y), loss.new_tensor(float(n))]
-            )
+            self._train_loss_sum.add_(loss.detach(), alpha=n)
+            self._train_score_sum.add_(self._train_score(z, y))
+            self._train_rows += n
+        self.optimise(loss, batch_idx)
         return loss
 
     def _train_score(self, z: Tensor, y: Tensor) -> Tensor:
         """Correct predictions (classification) or summed absolute error (regression)."""
         if self.spec.task == "multiclass":
-            return (z.argmax(-1) == y).sum().float()
+            return (z.argmax(-1) == y).sum()
         if self.spec.task == "binary":
-            return ((z > 0).long() == y).sum().float()
+            return ((z > 0).long() == y).sum()
         err = (self.target_scaler(z.float()) - y).abs()
         return (err.flatten(1).mean(1) if err.ndim > 1 else err).sum()  # forecast: per step
 
     def on_train_epoch_end(self) -> None:
-        loss_sum, score_sum, rows = self.trainer.strategy.reduce(
-            self._train_sums.clone(), reduce_op="sum"
-        ).tolist()
-        self._train_sums.zero_()
+        self.step_epoch_schedule()
+        sums = torch.stack(
+            [
+                self._train_loss_sum,
+                self._train_score_sum,
+                self._train_loss_sum.new_tensor(self._train_rows),
+            ]
+        )
+        loss_sum, score_sum, rows = self.trainer.strategy.reduce(sums, reduce_op="sum").tolist()
+        self._train_loss_sum.zero_()
+        self._train_score_sum.zero_()
+        self._train_rows = 0
         if rows == 0:
             return
         self._check_finite(torch.tensor(loss_sum))
@@ -207,6 +223,7 @@ class KilnModule(L.LightningModule):
             raise KilnError(
                 f"{name} became NaN; lower optimizer.lr or set trainer.gradient_clip_val."
             )
+        self.step_plateau(current)
         better = max if self.monitor["mode"] == "max" else min
         self.best = current if self.best is None else better(self.best, current)
         self.log(f"{name}_best", self.best, prog_bar=True)
@@ -238,27 +255,6 @@ class KilnModule(L.LightningModule):
                 f"The training loss became {float(loss)} at step {self.global_step}; lower optimizer.lr, "
                 "set trainer.gradient_clip_val, or check the data for extreme values."
             )
-
-    # -- optimisation -------------------------------------------------------------------
-    def configure_optimizers(self):
-        if self.optimizer_factory is None:
-            raise KilnError("No optimizer is configured; add optimizer=adamw (or sgd, adam).")
-        opt = self.optimizer_factory(
-            params=self.parameters(), **fused_kwargs(self.optimizer_factory, self.device)
-        )
-        cfg = self.scheduler_cfg or {}
-        fn = cfg.get("fn")
-        if fn is None:
-            return opt
-        params = inspect.signature(fn.func if isinstance(fn, functools.partial) else fn).parameters
-        kwargs = {}
-        if "total_steps" in params and "total_steps" not in getattr(fn, "keywords", {}):
-            kwargs["total_steps"] = int(self.trainer.estimated_stepping_batches)
-        sched = fn(opt, **kwargs)
-        entry = {"scheduler": sched, "interval": cfg.get("interval", "epoch"), "frequency": 1}
-        if isinstance(sched, torch.optim.lr_scheduler.ReduceLROnPlateau):
-            entry["monitor"] = self.monitor["metric"]
-        return {"optimizer": opt, "lr_scheduler": entry}
 
     # -- checkpoints --------------------------------------------------------------------
     def on_save_checkpoint(self, checkpoint: dict) -> None:

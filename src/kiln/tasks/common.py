@@ -14,11 +14,13 @@ from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from kiln import lean_hooks
 from kiln.callbacks import PlainProgress
 from kiln.data.spec import InputSpec
 from kiln.errors import KilnError
 from kiln.models import build_network
 from kiln.module import KilnModule
+from kiln.stepping import STEP_KEYS
 from kiln.throughput import Throughput
 
 log = logging.getLogger("kiln")
@@ -64,6 +66,7 @@ def build_module(cfg: DictConfig, dm, run_config: dict | None = None) -> KilnMod
         compile=bool(cfg.get("compile", False)),
         seed=int(cfg.get("seed", 0)),
         run_config=run_config,
+        **{k: cfg.trainer.get(k) for k in STEP_KEYS if cfg.trainer.get(k) is not None},
     )
 
 
@@ -77,6 +80,8 @@ def build_trainer(cfg: DictConfig, output_dir: Path, with_loggers: bool = True) 
             build(lg, "logger") for lg in (cfg.get("logger") or {}).values() if lg is not None
         ]
     trainer_cfg = OmegaConf.to_container(cfg.trainer, resolve=True)
+    for key in STEP_KEYS:  # the module steps the optimizer (kiln.stepping); Lightning refuses them
+        trainer_cfg.pop(key, None)
     if trainer_cfg.get("enable_progress_bar") is None:
         trainer_cfg["enable_progress_bar"] = sys.stderr.isatty()
     if not trainer_cfg["enable_progress_bar"]:
@@ -88,13 +93,14 @@ def build_trainer(cfg: DictConfig, output_dir: Path, with_loggers: bool = True) 
         )
     if torch.cuda.is_available():  # TF32 on Ampere+; on a CPU it could only switch oneDNN paths
         torch.set_float32_matmul_precision(str(cfg.get("matmul_precision", "high")))
-    return build(
+    trainer = build(
         OmegaConf.create(trainer_cfg),
         "trainer",
         callbacks=callbacks,
         logger=loggers or False,
         default_root_dir=str(output_dir),
     )
+    return lean_hooks.enable(trainer)
 
 
 def load_checkpoint(path: str | None) -> dict:

@@ -72,7 +72,7 @@ def run(cfg: DictConfig) -> dict[str, float]:
         lr = cfg.optimizer.get("lr") if cfg.get("optimizer") else None
         log.info(
             distributed.batch_rule(
-                dm.batch_size, trainer.world_size, trainer.accumulate_grad_batches, lr
+                dm.batch_size, trainer.world_size, module.accumulate_grad_batches, lr
             )
         )
         distributed.prepare_relaunch(str(cfg.get("task_name", "train")))

@@ -1,0 +1,130 @@
+"""The optimisation step of ``KilnModule``: Lightning's manual optimisation, done kiln's way.
+
+Lightning's automatic optimisation wraps each step in a closure and some fifteen hook
+calls; on a small network that bookkeeping is a measurable share of the step (docs/
+benchmarks.md). kiln steps the optimizer itself instead, doing what the automatic loop does
+and in the same order: the loss divided by ``accumulate_grad_batches``, backward (without
+the DDP gradient all-reduce on micro-batches that do not step), the precision plugin's
+unscaling, clipping in ``on_before_optimizer_step``, the optimizer step, zeroing the
+gradients, and the learning-rate schedule per step, per epoch, or on the monitored metric
+(plateau). ``trainer.gradient_clip_val``, ``gradient_clip_algorithm`` and
+``accumulate_grad_batches`` keep their config names: ``build_module`` hands them to the module
+and ``build_trainer`` keeps them from Lightning, which refuses them under manual optimisation.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import inspect
+import math
+
+import torch
+from torch import Tensor
+
+from kiln.errors import KilnError
+from kiln.optim import fused_kwargs
+
+STEP_KEYS = ("gradient_clip_val", "gradient_clip_algorithm", "accumulate_grad_batches")
+
+
+class ManualStepping:
+    """Mixin for a LightningModule with ``optimizer_factory``, ``scheduler_cfg`` and ``monitor``."""
+
+    def init_stepping(
+        self,
+        gradient_clip_val: float | None = None,
+        gradient_clip_algorithm: str = "norm",
+        accumulate_grad_batches: int = 1,
+    ) -> None:
+        self.automatic_optimization = False
+        self.gradient_clip_val = float(gradient_clip_val) if gradient_clip_val else None
+        self.gradient_clip_algorithm = gradient_clip_algorithm or "norm"
+        self.accumulate_grad_batches = int(
+            1 if accumulate_grad_batches is None else accumulate_grad_batches
+        )
+        if self.accumulate_grad_batches < 1:
+            raise KilnError(
+                f"trainer.accumulate_grad_batches={accumulate_grad_batches} must be at least 1."
+            )
+        if self.gradient_clip_algorithm not in ("norm", "value"):
+            raise KilnError(
+                f"trainer.gradient_clip_algorithm={gradient_clip_algorithm!r} must be norm or value."
+            )
+
+    def optimise(self, loss: Tensor, batch_idx: int) -> None:
+        """Backward, and every ``accumulate_grad_batches`` batches (or at the epoch's last) a step."""
+        opt = self.optimizers()
+        n = self.accumulate_grad_batches
+        steps = (
+            n == 1 or (batch_idx + 1) % n == 0 or batch_idx + 1 == self.trainer.num_training_batches
+        )
+        sync = contextlib.nullcontext()
+        if not steps and hasattr(self.trainer.strategy, "block_backward_sync"):
+            sync = self.trainer.strategy.block_backward_sync()
+        with sync:
+            self.manual_backward(loss / n if n > 1 else loss)
+        if not steps:
+            return
+        opt.step()  # the precision plugin unscales, then calls on_before_optimizer_step
+        opt.zero_grad(set_to_none=True)
+        if (self.scheduler_cfg or {}).get("interval") == "step":
+            self._scheduler().step()
+
+    def on_before_optimizer_step(self, optimizer) -> None:
+        if self.gradient_clip_val:
+            self.clip_gradients(
+                optimizer,
+                gradient_clip_val=self.gradient_clip_val,
+                gradient_clip_algorithm=self.gradient_clip_algorithm,
+            )
+
+    def _scheduler(self):
+        sched = self.lr_schedulers()
+        return sched[0] if isinstance(sched, list) else sched
+
+    def step_epoch_schedule(self) -> None:
+        """At a training epoch's end: epoch-interval schedules other than plateau."""
+        cfg = self.scheduler_cfg or {}
+        if cfg.get("fn") is None or cfg.get("interval", "epoch") != "epoch":
+            return
+        sched = self._scheduler()
+        if not isinstance(sched, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            sched.step()
+
+    def step_plateau(self, value: float) -> None:
+        """After a validation epoch: a plateau schedule reads the monitored metric."""
+        if (self.scheduler_cfg or {}).get("fn") is None:
+            return
+        sched = self._scheduler()
+        if isinstance(sched, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            sched.step(value)
+
+    def optimizer_steps_planned(self) -> int:
+        """Optimizer steps the whole run will take (what one-cycle's total_steps needs)."""
+        trainer = self.trainer
+        batches = trainer.estimated_stepping_batches  # batches when nothing accumulates
+        n = self.accumulate_grad_batches
+        if n == 1:
+            return int(batches)
+        per_epoch = math.ceil(trainer.num_training_batches / n)
+        total = per_epoch * max(int(trainer.max_epochs or 1), 1)
+        return (
+            min(total, trainer.max_steps) if trainer.max_steps and trainer.max_steps > 0 else total
+        )
+
+    def configure_optimizers(self):
+        if self.optimizer_factory is None:
+            raise KilnError("No optimizer is configured; add optimizer=adamw (or sgd, adam).")
+        opt = self.optimizer_factory(
+            params=self.parameters(), **fused_kwargs(self.optimizer_factory, self.device)
+        )
+        cfg = self.scheduler_cfg or {}
+        fn = cfg.get("fn")
+        if fn is None:
+            return opt
+        params = inspect.signature(fn.func if isinstance(fn, functools.partial) else fn).parameters
+        kwargs = {}
+        if "total_steps" in params and "total_steps" not in getattr(fn, "keywords", {}):
+            kwargs["total_steps"] = self.optimizer_steps_planned()
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": fn(opt, **kwargs)}}

@@ -1,0 +1,149 @@
+"""kiln steps the optimizer itself (kiln.stepping): the weights it ends with must equal those
+of a hand-written PyTorch loop doing accumulation, clipping and the schedule by the book."""
+
+from __future__ import annotations
+
+import copy
+import functools
+
+import lightning as L
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from kiln.data.loader import TensorBatchLoader
+from kiln.data.spec import InputSpec
+from kiln.module import KilnModule
+from kiln.optim import warmup_cosine
+
+ROWS, BATCH, EPOCHS = 200, 20, 3  # 10 batches an epoch: accumulation by 3 leaves a partial group
+
+
+def data(seed: int):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(ROWS, 6, generator=g)
+    y = (x[:, 0] + 0.5 * x[:, 1] > 0).long() + (x[:, 2] > 1).long()
+    return x, y
+
+
+def network() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(6, 16), nn.Tanh(), nn.Linear(16, 3))
+
+
+SGD = functools.partial(torch.optim.SGD, lr=0.2, momentum=0.9)
+SCHEDULES = {
+    "none": None,
+    "step": {"fn": functools.partial(warmup_cosine, warmup_steps=3), "interval": "step"},
+    "epoch": {
+        "fn": functools.partial(torch.optim.lr_scheduler.StepLR, step_size=1, gamma=0.5),
+        "interval": "epoch",
+    },
+    "plateau": {
+        # mode max on a falling loss: every epoch is "no better", so the rate must drop
+        "fn": functools.partial(torch.optim.lr_scheduler.ReduceLROnPlateau, mode="max", patience=0),
+        "interval": "epoch",
+    },
+}
+
+
+def kiln_weights(schedule: str, accumulate: int, clip: float | None, algorithm: str):
+    spec = InputSpec(kind="tabular", shape=(6,), task="multiclass", num_outputs=3, dataset="toy")
+    module = KilnModule(
+        network(),
+        spec,
+        optimizer=SGD,
+        scheduler=SCHEDULES[schedule],
+        monitor={"metric": "val/loss", "mode": "min"},
+        gradient_clip_val=clip,
+        gradient_clip_algorithm=algorithm,
+        accumulate_grad_batches=accumulate,
+    )
+    trainer = L.Trainer(
+        max_epochs=EPOCHS,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        accelerator="cpu",
+    )
+    trainer.fit(
+        module,
+        train_dataloaders=TensorBatchLoader(data(1), BATCH),
+        val_dataloaders=TensorBatchLoader(data(2), 50),
+    )
+    return module.network.state_dict(), module.optimizers().param_groups[0]["lr"]
+
+
+def hand_weights(schedule: str, accumulate: int, clip: float | None, algorithm: str):
+    net = network()
+    opt = SGD(net.parameters())
+    batches = list(TensorBatchLoader(data(1), BATCH))
+    steps_per_epoch = -(-len(batches) // accumulate)
+    sched = None
+    if schedule == "step":
+        sched = warmup_cosine(opt, total_steps=EPOCHS * steps_per_epoch, warmup_steps=3)
+    elif schedule == "epoch":
+        sched = torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+    elif schedule == "plateau":
+        sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="max", patience=0)
+    for _ in range(EPOCHS):
+        for i, (x, y) in enumerate(batches):
+            (F.cross_entropy(net(x), y) / accumulate).backward()
+            if (i + 1) % accumulate and i + 1 != len(batches):
+                continue
+            if clip and algorithm == "norm":
+                nn.utils.clip_grad_norm_(net.parameters(), clip)
+            elif clip:
+                nn.utils.clip_grad_value_(net.parameters(), clip)
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+            if schedule == "step":
+                sched.step()
+        if schedule == "plateau":
+            with torch.no_grad():
+                xv, yv = data(2)
+                sched.step(float(F.cross_entropy(net(xv), yv)))
+        elif schedule == "epoch":
+            sched.step()
+    return net.state_dict(), opt.param_groups[0]["lr"]
+
+
+@pytest.mark.parametrize(
+    "schedule, accumulate, clip, algorithm",
+    [
+        ("none", 1, None, "norm"),
+        ("none", 3, 0.05, "norm"),
+        ("epoch", 1, 0.01, "value"),
+        ("step", 3, None, "norm"),
+        ("plateau", 2, 0.5, "norm"),
+    ],
+)
+def test_kiln_steps_like_a_hand_written_loop(schedule, accumulate, clip, algorithm):
+    got, got_lr = kiln_weights(schedule, accumulate, clip, algorithm)
+    want, want_lr = hand_weights(schedule, accumulate, clip, algorithm)
+    assert got_lr == pytest.approx(want_lr, rel=1e-12)
+    for name in want:
+        torch.testing.assert_close(got[name], want[name], rtol=1e-5, atol=1e-6)
+
+
+def test_clipping_changes_the_result():
+    """The oracle above would pass if neither side clipped: clipping must make a difference."""
+    clipped, _ = kiln_weights("none", 1, 0.01, "value")
+    free, _ = kiln_weights("none", 1, None, "norm")
+    assert not torch.allclose(clipped["0.weight"], free["0.weight"], atol=1e-3)
+
+
+def test_plateau_schedule_lowered_the_rate():
+    _, lr = kiln_weights("plateau", 2, 0.5, "norm")
+    assert lr < SGD.keywords["lr"]
+
+
+def test_bad_accumulation_is_one_sentence():
+    from kiln.errors import KilnError
+
+    spec = InputSpec(kind="tabular", shape=(6,), task="multiclass", num_outputs=3, dataset="toy")
+    with pytest.raises(KilnError, match="accumulate_grad_batches=0 must be at least 1"):
+        KilnModule(copy.deepcopy(network()), spec, optimizer=SGD, accumulate_grad_batches=0)
