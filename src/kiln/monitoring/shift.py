@@ -29,11 +29,23 @@ def shift_pixels(x: np.ndarray, brightness: float = 0.0, contrast: float = 1.0,
     return np.clip(out, 0.0, max_value).astype(x.dtype, copy=False)
 
 
+def write_pngs(x: np.ndarray, folder: str | Path, max_value: float = 16.0) -> Path:
+    """(N, 1, H, W) or (N, H, W) pixels in 0..max_value as 8-bit grey PNGs: a camera's files."""
+    from PIL import Image
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    grey = np.rint(np.clip(x, 0, max_value) / max_value * 255).astype(np.uint8)
+    for i, img in enumerate(grey.reshape(len(x), *x.shape[-2:])):
+        Image.fromarray(img).save(folder / f"{i:05d}.png")
+    return folder
+
+
 def write_deployed_sets(out_dir: str | Path, brightness: float, contrast: float,
-                        seed: int = 42, as_image: bool = True) -> dict[str, Path]:  # fmt: skip
+                        seed: int = 42, as_image: bool = True, png: bool = False) -> dict[str, Path]:  # fmt: skip
     """clean.npz and shifted.npz (arrays x, y) from the digits validation + test splits of
     ``seed``: rows the model never trained on, 540 of them (Wasserstein's noise at 0.1 std
-    needs a few hundred rows)."""
+    needs a few hundred rows); ``png``: the same images as PNG files in clean/ and shifted/."""
     from kiln.data.sklearn_sets import SklearnDataModule
 
     dm = SklearnDataModule("digits", as_image=as_image, split_seed=seed)
@@ -44,7 +56,11 @@ def write_deployed_sets(out_dir: str | Path, brightness: float, contrast: float,
     out.mkdir(parents=True, exist_ok=True)
     paths = {"clean": out / "clean.npz", "shifted": out / "shifted.npz"}
     np.savez(paths["clean"], x=x, y=y)
-    np.savez(paths["shifted"], x=shift_pixels(x, brightness, contrast), y=y)
+    shifted = shift_pixels(x, brightness, contrast)
+    np.savez(paths["shifted"], x=shifted, y=y)
+    if png:
+        paths["clean_png"] = write_pngs(x, out / "clean")
+        paths["shifted_png"] = write_pngs(shifted, out / "shifted")
     return paths
 
 
