@@ -18,7 +18,7 @@ from tests.conftest import cli, train
 def digits(tmp_path_factory):
     root = tmp_path_factory.mktemp("image_folders")
     runs = root / "runs"
-    result = train(runs, "trainer.max_epochs=3", "logger=none", "~callbacks.confusion_matrix")
+    result = train(runs, "trainer.max_epochs=1", "logger=none", "~callbacks.confusion_matrix")
     sets = write_deployed_sets(root / "deployed", brightness=0.25, contrast=0.6, png=True)
     return {"runs": runs, "ckpt": result["best_checkpoint"], **sets}
 
