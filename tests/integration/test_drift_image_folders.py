@@ -89,6 +89,8 @@ def test_bad_folders_get_one_sentence(digits, tmp_path):
     ]:
         with pytest.raises(KilnError, match=needle):
             drift(digits, ref, folder)
+    with pytest.raises(KilnError, match="has no pixel range"):  # a profile from before
+        read_image_folder(digits["clean_png"], (1, 8, 8), None)
     proc = cli("drift", ref, f"input={empty}", runs=tmp_path)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "holds no images" in proc.stderr
