@@ -11,6 +11,7 @@ from kiln.data.base import InMemoryDataModule, RawData
 from kiln.errors import KilnError
 from kiln.preprocessing.scale import Standardize
 
+PIXEL_RANGE = {"digits": (0.0, 16.0)}  # scikit-learn's digits: 4x4 counts of 8x8 bitmaps, 0..16
 _LOADERS = {
     "digits": datasets.load_digits,
     "wine": datasets.load_wine,
@@ -41,6 +42,8 @@ class SklearnDataModule(InMemoryDataModule):
         self.as_image = as_image
         self.brightness, self.contrast = float(brightness), float(contrast)
         self.feature_names: list[str] | None = None
+        # black and white of the raw pixels, whatever the lighting: image files map onto it
+        self.pixel_range = PIXEL_RANGE.get(name) if as_image else None
 
     def load(self) -> RawData:
         bunch = _LOADERS[self.name]()

@@ -56,6 +56,7 @@ class TableDataModule(InMemoryDataModule):
         self.stratify, self.cv_folds, self.cv_fold = stratify, int(cv_folds or 0), cv_fold
         self.schema_dict, self.name = schema, name
         self.schema: Schema | None = None
+        self.split_rows: dict[str, np.ndarray] = {}
         self._report: dict = {}
         self._tb_written = False
 
@@ -143,6 +144,8 @@ class TableDataModule(InMemoryDataModule):
         y = schema.encode_target(df[self.target])
         strat = y if schema.task != "regression" and self.stratify else None
         rows = self._split(len(df), strat)
+        # each split's rows as positions in the file (rows without a target left out)
+        self.split_rows = {k: np.flatnonzero(kept)[v] for k, v in rows.items()}
         frames = {k: df.iloc[v] for k, v in rows.items()}
         for key, path in (("val", self.val_path), ("test", self.test_path)):
             if path:

@@ -20,14 +20,17 @@ class Featurizer:
 
     ``kind`` is "tabular" (one float matrix), "schema" (x_num, x_cat from a table schema)
     or "image" (N, C, H, W). ``labels`` maps each categorical feature to its code labels.
+    ``pixel_range`` (images): the raw values that stand for black and white, so image files
+    can be put on the training data's scale.
     """
 
     def __init__(self, kind: str, numeric: list[str], categorical: dict[str, list[str]] | None = None,
-                 pca: dict | None = None) -> None:  # fmt: skip
+                 pca: dict | None = None, pixel_range: list[float] | None = None) -> None:  # fmt: skip
         self.kind = kind
         self.numeric = list(numeric)
         self.labels = dict(categorical or {})
         self.pca = pca
+        self.pixel_range = None if pixel_range is None else [float(v) for v in pixel_range]
 
     # -- building -----------------------------------------------------------------------
     @classmethod
@@ -43,12 +46,16 @@ class Featurizer:
             }
             return cls("schema", [f for f, _, _ in schema.numeric_features], labels)
         if spec.kind == "image":
-            return cls.fit_image(inputs[0], components)
+            return cls.fit_image(inputs[0], components, getattr(dm, "pixel_range", None))
         names = getattr(dm, "feature_names", None) or [f"x{i}" for i in range(spec.shape[0])]
         return cls("tabular", list(names))
 
     @classmethod
-    def fit_image(cls, x: torch.Tensor, components: int) -> Featurizer:
+    def fit_image(cls, x: torch.Tensor, components: int, pixel_range=None) -> Featurizer:
+        """``pixel_range``: the data's black and white (a data module's ``pixel_range``);
+        without one, the smallest and largest training value."""
+        if pixel_range is None:
+            pixel_range = [float(x.min()), float(x.max())]
         pooled = _pool(x)
         mean = pooled.mean(0)
         k = max(0, min(int(components), pooled.shape[1], pooled.shape[0] - 1))
@@ -56,15 +63,17 @@ class Featurizer:
         pca = {"mean": mean.tolist(), "components": vt[:k].tolist()}
         channels = x.shape[1]
         names = [f"channel{c}_{s}" for c in range(channels) for s in ("mean", "std")]
-        return cls("image", names + [f"pca{i}" for i in range(k)], pca=pca)
+        return cls("image", names + [f"pca{i}" for i in range(k)], pca=pca, pixel_range=pixel_range)
 
     def to_dict(self) -> dict:
         return {"kind": self.kind, "numeric": self.numeric, "categorical": self.labels,
-                "pca": self.pca}  # fmt: skip
+                "pca": self.pca, "pixel_range": self.pixel_range}  # fmt: skip
 
     @classmethod
     def from_dict(cls, d: dict) -> Featurizer:
-        return cls(d["kind"], d["numeric"], d.get("categorical"), d.get("pca"))
+        return cls(
+            d["kind"], d["numeric"], d.get("categorical"), d.get("pca"), d.get("pixel_range")
+        )
 
     # -- using --------------------------------------------------------------------------
     def __call__(self, inputs: list) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:

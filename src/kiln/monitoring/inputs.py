@@ -1,5 +1,5 @@
-"""Reading a batch for ``kiln drift``: a table (.csv, .parquet) or an array file (.npy, .npz),
-turned into the raw model inputs the featurizer and the model take."""
+"""Reading a batch for ``kiln drift``: a table (.csv, .parquet), an array file (.npy, .npz) or
+a folder of image files, turned into the raw model inputs the featurizer and the model take."""
 
 from __future__ import annotations
 
@@ -50,11 +50,28 @@ def _read_table(path: Path, columns: list[str] | None, dtype=None):
         ) from None
 
 
+def _read_folder(p: Path, featurizer, spec: dict) -> np.ndarray:
+    if featurizer.kind != "image":
+        want = "a .csv or .parquet table"
+        if featurizer.kind == "tabular":
+            want += " or a .npy or .npz array"
+        raise KilnError(
+            f"input {p} is a folder, and image folders are for image models; pass {want}."
+        )
+    from kiln.monitoring.images import read_image_folder
+
+    return read_image_folder(p, tuple(spec["shape"]), featurizer.pixel_range)
+
+
 def read_inputs(path: str, featurizer, spec: dict, schema: dict | None = None) -> list[np.ndarray]:
     """The model inputs in ``path``, checked against what the model was trained on."""
     if not path:
-        raise KilnError("input is not set; pass input=new.csv (or .parquet, .npy, .npz).")
+        raise KilnError(
+            "input is not set; pass input=new.csv (or .parquet, .npy, .npz, a folder of images)."
+        )
     p = Path(path)
+    if p.is_dir():
+        return [_read_folder(p, featurizer, spec)]
     if not p.is_file():
         raise KilnError(
             f"input file {path} does not exist; pass the batch to check, e.g. input=new.csv."

@@ -42,6 +42,7 @@ def training_config(cfg: DictConfig, ckpt: dict) -> DictConfig:
     )
     with open_dict(new):
         new.merge_with({k: _changes(cfg.get(k)) for k in ("data", "trainer", "optimizer")})
+        _schema(new.data, ckpt, refit=bool(cfg.refit_preprocessing))
         if cfg.get("seed") is not None:
             new.seed = cfg.seed
         new.paths = OmegaConf.to_container(cfg.paths, resolve=True)
@@ -63,10 +64,23 @@ def training_config(cfg: DictConfig, ckpt: dict) -> DictConfig:
     return new
 
 
+def _schema(data: DictConfig, ckpt: dict, refit: bool) -> None:
+    """Tables: the vocabularies are fitted preprocessing too. Kept, new categories count as
+    unknown and the fitted encoders still fit; refitted, the schema is inferred again."""
+    if ckpt["kiln"].get("schema") is None:
+        return
+    if refit:
+        data.pop("schema", None)
+    else:
+        data.schema = ckpt["kiln"]["schema"]
+
+
 def test_old_model(ckpt: dict, new_cfg: DictConfig) -> dict[str, float]:
     """The old checkpoint (weights and fitted statistics) on the new data's test split."""
     old_cfg = OmegaConf.create(ckpt["kiln"]["config"])
     old_cfg.data = new_cfg.data
+    if ckpt["kiln"].get("schema") is not None:  # its own vocabularies: new categories unknown
+        old_cfg.data.schema = ckpt["kiln"]["schema"]
     old_cfg.trainer = new_cfg.trainer
     dm = build_datamodule(old_cfg.data)
     module = build_module(old_cfg, dm, run_config=ckpt["kiln"]["config"])
