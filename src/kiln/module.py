@@ -17,7 +17,7 @@ from kiln import __version__
 from kiln.data.spec import InputSpec
 from kiln.errors import KilnError
 from kiln.metrics import task_metrics
-from kiln.optim import fused_kwargs
+from kiln.optim import fused_kwargs, scheduler_steps
 from kiln.preprocessing.scale import TargetScaler
 
 
@@ -253,7 +253,9 @@ class KilnModule(L.LightningModule):
         params = inspect.signature(fn.func if isinstance(fn, functools.partial) else fn).parameters
         kwargs = {}
         if "total_steps" in params and "total_steps" not in getattr(fn, "keywords", {}):
-            kwargs["total_steps"] = int(self.trainer.estimated_stepping_batches)
+            kwargs["total_steps"] = scheduler_steps(
+                fn, int(self.trainer.estimated_stepping_batches)
+            )
         sched = fn(opt, **kwargs)
         entry = {"scheduler": sched, "interval": cfg.get("interval", "epoch"), "frequency": 1}
         if isinstance(sched, torch.optim.lr_scheduler.ReduceLROnPlateau):
