@@ -34,6 +34,17 @@ def warmup_cosine(
     return LambdaLR(optimizer, factor)
 
 
+def scheduler_steps(fn, total: int) -> int:
+    """``total_steps`` for a scheduler factory. OneCycleLR divides by zero when pct_start x
+    total_steps is exactly 1 (4 steps at pct_start 0.25: a tiny run, or a small CV fold); one
+    step more moves its warmup's end off step 0, and its last learning rate stays near the end."""
+    func = fn.func if isinstance(fn, functools.partial) else fn
+    pct = (getattr(fn, "keywords", None) or {}).get("pct_start", 0.3)
+    if func is torch.optim.lr_scheduler.OneCycleLR and float(pct * total) == 1.0:
+        return total + 1
+    return total
+
+
 def fused_kwargs(factory, device: torch.device) -> dict:
     """``{"fused": True}`` on CUDA for optimizers that take it (AdamW, Adam, SGD), unless the
     config sets ``fused`` itself: one kernel per step instead of one per parameter group."""

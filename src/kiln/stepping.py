@@ -23,7 +23,7 @@ import torch
 from torch import Tensor
 
 from kiln.errors import KilnError
-from kiln.optim import fused_kwargs
+from kiln.optim import fused_kwargs, scheduler_steps
 
 STEP_KEYS = ("gradient_clip_val", "gradient_clip_algorithm", "accumulate_grad_batches")
 
@@ -126,5 +126,5 @@ class ManualStepping:
         params = inspect.signature(fn.func if isinstance(fn, functools.partial) else fn).parameters
         kwargs = {}
         if "total_steps" in params and "total_steps" not in getattr(fn, "keywords", {}):
-            kwargs["total_steps"] = self.optimizer_steps_planned()
+            kwargs["total_steps"] = scheduler_steps(fn, self.optimizer_steps_planned())
         return {"optimizer": opt, "lr_scheduler": {"scheduler": fn(opt, **kwargs)}}

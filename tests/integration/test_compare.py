@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from omegaconf import open_dict
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score
 
@@ -82,16 +83,42 @@ def test_forecast_compare_has_naive_baselines_and_folds_give_a_spread(runs):
         "monitor.metric=val/rmse",
         "monitor.mode=min",
         "cv.folds=2",
-        "trainer.max_epochs=2",
+        "trainer.max_epochs=3",  # fold 0 trains 2 batches; 4 steps break OneCycleLR
         "logger=none",
     )
     rows = {r["model"]: r for r in res["leaderboard"]}
     assert set(rows) == {"mlp", "last_value", "seasonal_naive", "ridge"}
     assert res["metric"] == "test/rmse" and all(r["folds"] == 2 for r in rows.values())
-    assert rows["mlp"]["std"] > 0  # two seeds, two initialisations
-    # a chronological split does not move with the seed: the naive forecasts agree exactly
-    assert rows["last_value"]["std"] == 0 and rows["last_value"]["params"] == 0
+    # expanding-window folds: the test span moves forward, so even the naive forecasts differ
+    assert rows["mlp"]["std"] > 0 and rows["last_value"]["std"] > 0
+    assert rows["last_value"]["params"] == 0
     assert "±" in (Path(res["output_dir"]) / "leaderboard.md").read_text()
+    # repeated hold-out (cv.mode=holdout): a chronological split does not move with the seed
+    held = compare(runs, "data=sunspots", "models=[baselines]", "monitor.metric=val/rmse",
+                   "monitor.mode=min", "cv.folds=2", "cv.mode=holdout", "logger=none")  # fmt: skip
+    last = next(r for r in held["leaderboard"] if r["model"] == "last_value")
+    assert last["folds"] == 2 and last["std"] == 0
+
+
+def test_cv_folds_is_k_fold_cross_validation(runs):
+    res = compare(runs, "data=wine", "models=[mlp,baselines]", "cv.folds=3", *FAST[:2])
+    rows = {r["model"]: r for r in res["leaderboard"]}
+    assert all(r["folds"] == 3 for r in rows.values()) and rows["mlp"]["std"] > 0
+    assert sorted(r["fold"] for r in res["results"] if r["model"] == "mlp") == [0, 1, 2]
+    assert "±" in (Path(res["output_dir"]) / "leaderboard.md").read_text()
+    # the oracle: scikit-learn on each fold's split (test fold k of 3, one seed for all)
+    cfg = kiln.api.compose("compare", [f"paths.root={runs}", "data=wine"])
+    scores = []
+    for fold in range(3):
+        with open_dict(cfg):
+            cfg.data.test_folds, cfg.data.test_fold = 3, fold
+        data = build_datamodule(cfg.data)
+        x_train, y_train = features(data, "train")
+        x_test, y_test = features(data, "test")
+        fitted = LogisticRegression(max_iter=2000).fit(x_train, y_train)
+        scores.append(accuracy_score(y_test, fitted.predict(x_test)))
+    assert rows["logistic"]["metric"] == pytest.approx(np.mean(scores), abs=1e-6)
+    assert rows["logistic"]["std"] == pytest.approx(np.std(scores, ddof=1), abs=1e-6)
 
 
 def test_unknown_model_and_cli_exit(runs):

@@ -46,3 +46,12 @@ def test_ranks_split_an_epoch_without_overlap():
     assert len(seen[0]) == len(seen[1]) == 20
     assert not set(seen[0]) & set(seen[1])
     assert sorted(seen[0] + seen[1]) == list(range(40))
+
+
+def test_a_lone_last_row_joins_the_batch_before_it():
+    ids = torch.arange(97)  # 3 x 32 + 1: BatchNorm cannot train on a batch of one row
+    loader = TensorBatchLoader([ids], 32, shuffle=True, seed=0, join_lone_row=True)
+    sizes = [len(b[0]) for b in loader]
+    assert sizes == [32, 32, 33] and len(loader) == 3 and sorted(_ids(loader)) == list(range(97))
+    assert [len(b[0]) for b in TensorBatchLoader([ids[:1]], 32, join_lone_row=True)] == [1]
+    assert len(TensorBatchLoader([ids], 32)) == 4  # off by default (evaluation)

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import lightning as L
 import numpy as np
 import torch
-from sklearn.model_selection import train_test_split
 from torch import nn
 
+from kiln.data.folds import check_fold, fold_report, split_rows
 from kiln.data.loader import TensorBatchLoader
 from kiln.data.spec import TASKS, InputSpec
 from kiln.errors import KilnError
@@ -38,7 +38,8 @@ def infer_task(y: np.ndarray) -> str:
 class InMemoryDataModule(L.LightningDataModule):
     """Base for data that fits in memory. Subclasses implement ``load() -> RawData``.
 
-    Splits are seeded, and stratified for classification. The preprocessor (a torch module)
+    Splits are seeded, and stratified for classification; ``test_folds=K, test_fold=k`` makes
+    the test split fold k of a K-fold partition (kiln.data.folds). The preprocessor (a torch module)
     is fitted on the training split only and handed to the model, so its statistics travel in
     every checkpoint. Batches come from ``TensorBatchLoader``; with ``pin_to_device`` the whole
     split is moved once to the accelerator (``"auto"``: when training on a GPU).
@@ -53,6 +54,8 @@ class InMemoryDataModule(L.LightningDataModule):
         split_seed: int = 0,
         task: str = "auto",
         pin_to_device: bool | str = "auto",
+        test_folds: int | None = None,
+        test_fold: int | None = None,
     ) -> None:
         super().__init__()
         if task != "auto" and task not in TASKS:
@@ -73,6 +76,7 @@ class InMemoryDataModule(L.LightningDataModule):
         self.val_fraction = val_fraction
         self.test_fraction = test_fraction
         self.split_seed = split_seed
+        self.fold = check_fold(test_folds, test_fold)
         self.task = task
         self.pin_to_device = pin_to_device
         self.splits: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
@@ -113,23 +117,17 @@ class InMemoryDataModule(L.LightningDataModule):
             class_names = raw.class_names or [str(c) for c in classes]
         else:
             class_names = None
-        idx = np.arange(len(y))
-        strat = y if task != "regression" else None
-        rest, test = train_test_split(
-            idx, test_size=self.test_fraction, random_state=self.split_seed, stratify=strat
-        )
-        val_share = self.val_fraction / (1 - self.test_fraction)
-        train, val = train_test_split(
-            rest,
-            test_size=val_share,
-            random_state=self.split_seed,
-            stratify=None if strat is None else strat[rest],
+        rows = split_rows(
+            y,
+            task != "regression",
+            self.val_fraction,
+            self.test_fraction,
+            self.split_seed,
+            self.fold,
         )
         x = torch.as_tensor(raw.x, dtype=torch.float32)
         yt = torch.as_tensor(y, dtype=torch.float32 if task == "regression" else torch.long)
-        self.splits = {
-            name: (x[ix], yt[ix]) for name, ix in (("train", train), ("val", val), ("test", test))
-        }
+        self.splits = {name: (x[ix], yt[ix]) for name, ix in rows.items()}
         self.preprocessor = self.fit_preprocessor(self.splits["train"][0])
         if task == "regression":
             ytr = self.splits["train"][1].double()
@@ -150,6 +148,7 @@ class InMemoryDataModule(L.LightningDataModule):
     def report(self) -> dict:
         """Rows per split and, for classification, the class balance of each split."""
         out: dict = {"dataset": self.spec.dataset, "task": self.spec.task, "rows": {}}
+        out.update(fold_report(self.fold))
         for name, (_, y) in self.splits.items():
             out["rows"][name] = len(y)
             if self.spec.is_classification:
@@ -175,6 +174,7 @@ class InMemoryDataModule(L.LightningDataModule):
             rank=rank,
             world_size=world,
             equal_shards=train,  # evaluation covers every row exactly once across ranks
+            join_lone_row=train,
         )
 
     def train_dataloader(self) -> TensorBatchLoader:

@@ -23,6 +23,8 @@ class TensorBatchLoader:
     every shard to n // world_size rows, since DDP steps all ranks in lockstep: up to
     world_size - 1 rows, different ones each epoch, sit out an epoch. Without it (evaluation)
     the shards differ by at most one row and together hold every row exactly once.
+    ``join_lone_row`` (training) folds a last batch of a single row into the batch before it:
+    BatchNorm cannot train on one row, and a fold of K-fold CV can leave exactly one.
     """
 
     def __init__(
@@ -35,6 +37,7 @@ class TensorBatchLoader:
         rank: int = 0,
         world_size: int = 1,
         equal_shards: bool = True,
+        join_lone_row: bool = False,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -49,6 +52,7 @@ class TensorBatchLoader:
         self.rank = int(rank)
         self.world_size = int(world_size)
         self.equal_shards = equal_shards
+        self.join_lone_row = join_lone_row
         self.epoch = 0
         self.sampler = self  # Lightning's _set_sampler_epoch looks here for set_epoch
         self.batch_sampler = None  # and here, to tell a DataLoader-like object apart
@@ -67,8 +71,13 @@ class TensorBatchLoader:
         )
 
     def __len__(self) -> int:
-        n = self.num_samples
-        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        n, bs = self.num_samples, self.batch_size
+        if self.drop_last or self._joins(n):
+            return n // bs
+        return -(-n // bs)
+
+    def _joins(self, n: int) -> bool:
+        return self.join_lone_row and n > self.batch_size and n % self.batch_size == 1
 
     def _indices(self) -> Tensor | None:
         n = len(self.tensors[0])
@@ -88,9 +97,9 @@ class TensorBatchLoader:
         order = self._indices()
         n = self.num_samples
         bs = self.batch_size
-        stop = (n // bs) * bs if self.drop_last else n
+        stop = (n // bs) * bs if self.drop_last or self._joins(n) else n
         for start in range(0, stop, bs):
-            end = min(start + bs, n)
+            end = n if self._joins(n) and start + bs == stop else min(start + bs, n)
             if order is None:
                 yield tuple(t[start:end] for t in self.tensors)
             else:

@@ -7,6 +7,7 @@ from pathlib import Path
 import torch
 
 from kiln.data.base import InMemoryDataModule
+from kiln.data.folds import fold_report
 from kiln.errors import KilnError
 
 # data/ at the repository root: small real data sets shipped with kiln (see data/README.md)
@@ -38,6 +39,7 @@ class SequenceDataModule(InMemoryDataModule):
 
     def report(self) -> dict:
         out: dict = {"dataset": self.spec.dataset, "task": self.spec.task, "rows": {}}
+        out.update(fold_report(self.fold))
         for name, tensors in self.splits.items():
             y = tensors[-1]
             out["rows"][name] = len(y)

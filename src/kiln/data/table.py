@@ -16,6 +16,7 @@ from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
 from kiln.data import quality
 from kiln.data.base import InMemoryDataModule, infer_task
+from kiln.data.folds import fold_report, fold_test
 from kiln.data.schema import Schema
 from kiln.data.spec import InputSpec
 from kiln.data.table_io import read_table
@@ -36,7 +37,9 @@ class TableDataModule(InMemoryDataModule):
     """A table with a target column. Column types are inferred (``columns`` overrides them,
     ``drop`` removes columns); ``preprocess`` holds the per-type and per-column settings;
     ``val_path`` / ``test_path`` replace the random splits; ``cv_folds`` > 1 with
-    ``cv_fold`` = k makes fold k of the non-test rows the validation split."""
+    ``cv_fold`` = k makes fold k of the non-test rows the validation split (``kiln train
+    cv.folds``); ``test_folds`` / ``test_fold`` make the test split one fold of all rows
+    (``kiln compare cv.folds``, kiln.data.folds)."""
 
     def __init__(self, path=None, target: str | None = None, val_path: str | None = None,
                  test_path: str | None = None, columns: dict | None = None, drop: list | None = None,
@@ -49,6 +52,10 @@ class TableDataModule(InMemoryDataModule):
         if cv_folds and not (cv_folds >= 2 and cv_fold is not None and 0 <= cv_fold < cv_folds):
             raise KilnError(
                 f"data.cv_fold={cv_fold} must lie in 0..{cv_folds - 1} when data.cv_folds={cv_folds}."
+            )
+        if self.fold and test_path:
+            raise KilnError(
+                "data.test_path fixes the test rows and data.test_folds asks for test folds; drop one."
             )
         self.path, self.target, self.val_path, self.test_path = path, target, val_path, test_path
         self.columns, self.drop = dict(columns or {}), list(drop or [])
@@ -103,6 +110,8 @@ class TableDataModule(InMemoryDataModule):
 
         if self.test_path:
             rest, test = idx, idx[:0]
+        elif self.fold:
+            rest, test = fold_test(idx, stratify(idx), *self.fold, seed)
         else:
             rest, test = train_test_split(
                 idx, test_size=self.test_fraction, random_state=seed, stratify=stratify(idx)
@@ -226,6 +235,7 @@ class TableDataModule(InMemoryDataModule):
         }  # fmt: skip
         if not (self.val_path or self.test_path) and self.cv_folds:
             report["cv"] = {"folds": self.cv_folds, "fold": self.cv_fold}
+        report.update(fold_report(self.fold))
         return report
 
     # -- lifecycle ------------------------------------------------------------------------

@@ -19,6 +19,11 @@ class TimeSeriesDataModule(SequenceDataModule):
     boundary); a sample belongs to the span that holds all of its targets, and its input
     window may look back into the span before. Mean and std come from the training span
     only and live in the model (inputs) and its target scaler (outputs).
+
+    Test folds (``test_folds=K, test_fold=k``, from ``kiln compare cv.folds``) are an expanding
+    window, as scikit-learn's TimeSeriesSplit: the last K blocks of n // (K + 1) steps are the
+    test spans, fold k tests block k, and everything before it is train then val (val taking
+    val_fraction / (1 - test_fraction) of it); steps after the block are unused.
     """
 
     def __init__(
@@ -61,9 +66,8 @@ class TimeSeriesDataModule(SequenceDataModule):
     def _prepare(self) -> None:
         s = self.read_series()
         n, w, h = len(s), self.window, self.horizon
-        train_end = int(round(n * (1 - self.val_fraction - self.test_fraction)))
-        val_end = int(round(n * (1 - self.test_fraction)))
-        self.spans = {"train": [0, train_end], "val": [train_end, val_end], "test": [val_end, n]}
+        self.spans = self.cut(n)
+        train_end = self.spans["train"][1]
         x_all, y_all, starts = self.windows(s)
         mean, std = float(s[:train_end].mean()), float(s[:train_end].std()) or 1.0
         self.splits = {}
@@ -71,11 +75,13 @@ class TimeSeriesDataModule(SequenceDataModule):
             # t is the first target step; all of t..t+h-1 must lie in [lo, hi)
             keep = (starts >= max(lo, w)) & (starts + h <= hi)
             if not keep.any():
+                more = "lower cv.folds" if self.fold else f"raise data.{split}_fraction"
                 raise KilnError(
                     f"The {split} span of {self.column} ({hi - lo} steps) holds no window of "
-                    f"{w}+{h} steps; lower data.window or data.horizon, or raise data.{split}_fraction."
+                    f"{w}+{h} steps; lower data.window or data.horizon, or {more}."
                     if split != "train"
-                    else f"The training span of {self.column} is shorter than data.window+data.horizon={w + h}; lower them."
+                    else f"The training span of {self.column} is shorter than data.window+data.horizon={w + h}; lower them"
+                    + (" or cv.folds." if self.fold else ".")
                 )
             self.splits[split] = (x_all[keep], y_all[keep])
         self.preprocessor = Standardize(torch.tensor([mean]), torch.tensor([std]))
@@ -88,6 +94,23 @@ class TimeSeriesDataModule(SequenceDataModule):
             dataset=self.name or f"{self.column}",
             extra={"horizon": h, "season": self.season, "window": w},
         )
+
+    def cut(self, n: int) -> dict[str, list[int]]:
+        """[start, end) of the train, val and test spans of a series of ``n`` steps."""
+        if self.fold is None:
+            train_end = int(round(n * (1 - self.val_fraction - self.test_fraction)))
+            val_end = int(round(n * (1 - self.test_fraction)))
+            return {"train": [0, train_end], "val": [train_end, val_end], "test": [val_end, n]}
+        folds, fold = self.fold
+        block = n // (folds + 1)
+        test_start = n - (folds - fold) * block
+        val_share = self.val_fraction / (1 - self.test_fraction)
+        train_end = int(round(test_start * (1 - val_share)))
+        return {
+            "train": [0, train_end],
+            "val": [train_end, test_start],
+            "test": [test_start, test_start + block],
+        }
 
     def windows(self, s: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
         """All (window -> horizon) pairs of the series and the index of each first target."""

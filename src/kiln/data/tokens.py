@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.model_selection import train_test_split
 from torch import nn
 
 from kiln.data.base import infer_task
+from kiln.data.folds import split_rows
 from kiln.data.motif import motif_dataset
 from kiln.data.sequence import SequenceDataModule, resolve_data_path
 from kiln.data.spec import InputSpec
@@ -78,16 +78,10 @@ class TokenDataModule(SequenceDataModule):
                 f"Token data is classified; data.task={task} is not supported, use auto."
             )
         classes, y = np.unique(raw_y, return_inverse=True)
-        idx = np.arange(len(y))
-        rest, test = train_test_split(
-            idx, test_size=self.test_fraction, random_state=self.split_seed, stratify=y
+        rows = split_rows(
+            y, True, self.val_fraction, self.test_fraction, self.split_seed, self.fold
         )
-        train, val = train_test_split(
-            rest,
-            test_size=self.val_fraction / (1 - self.test_fraction),
-            random_state=self.split_seed,
-            stratify=y[rest],
-        )
+        train = rows["train"]
         vocab = self.alphabet or "".join(sorted({c for i in train for c in texts[i]}))
         lookup = {c: i + 2 for i, c in enumerate(vocab)}
         steps = self.max_len or max(len(texts[i]) for i in train)
@@ -102,7 +96,7 @@ class TokenDataModule(SequenceDataModule):
         fixed = self.features == "tokens" and bool((lengths == steps).all())
         self.splits = {
             k: (tokens[ix], yt[ix]) if fixed else (tokens[ix], lengths[ix], yt[ix])
-            for k, ix in (("train", train), ("val", val), ("test", test))
+            for k, ix in rows.items()
         }
         vocab_size = len(vocab) + 2
         extra = {

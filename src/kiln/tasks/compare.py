@@ -38,15 +38,35 @@ def model_config(name: str) -> DictConfig:
     return OmegaConf.merge(base, node)
 
 
+def fold_config(cfg: DictConfig, fold: int, folds: int) -> DictConfig:
+    """The config of one fold. ``cv.mode=kfold``: the same seed, and the test split is fold
+    ``fold`` of a K-fold partition (kiln.data.folds; an expanding window for time series).
+    ``cv.mode=holdout``: seed + fold for the split and the initialisation (repeated hold-out)."""
+    fold_cfg = copy.deepcopy(cfg)
+    if folds == 1:
+        return fold_cfg
+    with open_dict(fold_cfg):
+        if cfg.cv.get("mode", "kfold") == "holdout":
+            fold_cfg.seed = int(cfg.seed) + fold
+            fold_cfg.data.split_seed = int(cfg.seed) + fold
+        else:
+            fold_cfg.data.test_folds = folds
+            fold_cfg.data.test_fold = fold
+    return fold_cfg
+
+
 def run(cfg: DictConfig) -> dict:
-    """For each fold (seed + fold): build the data once, fit every baseline on its features and
-    train every neural model on its batches, then rank all by ``metric`` on the test split."""
+    """For each fold: build the data once, fit every baseline on its features and train every
+    neural model on its batches, then rank all by ``metric`` on the test split."""
     out = Path(cfg.paths.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     OmegaConf.save(cfg, out / "config.yaml", resolve=True)
     folds = int(cfg.cv.folds)
     if folds < 1:
         raise KilnError(f"cv.folds={folds} must be at least 1.")
+    mode = cfg.cv.get("mode", "kfold")
+    if mode not in ("kfold", "holdout"):
+        raise KilnError(f"cv.mode={mode} is unknown; use kfold or holdout.")
     names = list(cfg.models)
     if not names:
         raise KilnError("models is empty; pass e.g. models=[mlp,resmlp,baselines].")
@@ -54,11 +74,8 @@ def run(cfg: DictConfig) -> dict:
     metric = cfg.get("metric") or "test/" + cfg.monitor.metric.split("/", 1)[-1]
     results: list[dict] = []
     for fold in range(folds):
-        seed = int(cfg.seed) + fold
-        fold_cfg = copy.deepcopy(cfg)
-        with open_dict(fold_cfg):
-            fold_cfg.seed = seed
-            fold_cfg.data.split_seed = seed
+        fold_cfg = fold_config(cfg, fold, folds)
+        seed = int(fold_cfg.seed)
         L.seed_everything(seed, verbose=False)
         dm = build_datamodule(fold_cfg.data)
         for name in names:
