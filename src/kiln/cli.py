@@ -73,6 +73,20 @@ def quiet_lightning() -> None:
     )
     warnings.filterwarnings("ignore", message=".*LeafSpec.*")
     warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+    if "SLURM_JOB_ID" not in os.environ:  # srun installed, but this run is not a SLURM job
+        warnings.filterwarnings("ignore", message="The `srun` command is available")
+
+
+def _drop_scratch() -> None:
+    """A failed rank other than 0 leaves no scratch run directory behind (kiln.distributed)."""
+    from pathlib import Path
+
+    from hydra.core.hydra_config import HydraConfig
+
+    from kiln.distributed import clean_scratch
+
+    if HydraConfig.initialized():
+        clean_scratch(Path(HydraConfig.get().runtime.output_dir))
 
 
 def run_task(command: str, cfg) -> object:
@@ -82,6 +96,7 @@ def run_task(command: str, cfg) -> object:
     try:
         result = task.run(cfg)
     except KilnError as err:
+        _drop_scratch()
         if os.environ.get("KILN_DEBUG") == "1":
             raise
         print(f"kiln {command}: error: {err}", file=sys.stderr, flush=True)

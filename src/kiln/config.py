@@ -18,7 +18,9 @@ def register_resolvers() -> None:
     if not OmegaConf.has_resolver("kiln_run_dir"):  # rank 0's run dir; a scratch dir elsewhere
         from kiln.distributed import run_dir
 
-        OmegaConf.register_new_resolver("kiln_run_dir", run_dir, use_cache=True)
+        # not cached: Hydra's submitit launcher hands each SLURM task the submitting process's
+        # resolver cache (so the time and suffix match), and the rank must be this task's own
+        OmegaConf.register_new_resolver("kiln_run_dir", run_dir, use_cache=False)
 
 
 def to_plain(cfg: DictConfig) -> dict:

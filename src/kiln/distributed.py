@@ -21,7 +21,6 @@ from kiln.errors import KilnError
 log = logging.getLogger("kiln")
 
 _SCRATCH_PREFIX = "kiln-rank"
-_LAUNCHER_KEYS = ("RANK", "LOCAL_RANK", "SLURM_PROCID")
 
 
 def process_rank() -> int:
@@ -74,14 +73,31 @@ def quiet_other_ranks() -> None:
 
 
 def clean_scratch(output_dir: Path) -> None:
-    """Remove a non-zero rank's scratch run directory (see ``run_dir``)."""
-    if not is_rank_zero() and output_dir.name.startswith(_SCRATCH_PREFIX):
-        shutil.rmtree(output_dir, ignore_errors=True)
+    """Remove a non-zero rank's scratch directory (see ``run_dir``); in a multirun the job
+    directory sits below it (``<scratch>/<job num>``), so the whole scratch tree goes."""
+    if is_rank_zero():
+        return
+    tmp = Path(tempfile.gettempdir())
+    for path in (output_dir, *output_dir.parents):
+        if path.parent == tmp and path.name.startswith(_SCRATCH_PREFIX):
+            shutil.rmtree(path, ignore_errors=True)
+            return
+
+
+def slurm_launched() -> bool:
+    """True where Lightning takes the ranks from SLURM (SLURM_NTASKS tasks, started by srun).
+
+    As in Lightning, a job named bash or interactive (``srun --pty bash``) is a shell inside an
+    allocation: there Lightning starts the ranks itself.
+    """
+    interactive = os.environ.get("SLURM_JOB_NAME") in ("bash", "interactive")
+    return "SLURM_NTASKS" in os.environ and not interactive
 
 
 def launched_externally() -> bool:
     """True in a process a launcher (torchrun, srun, Lightning for a child rank) started."""
-    return any(os.environ.get(k) is not None for k in _LAUNCHER_KEYS)
+    started = any(os.environ.get(k) is not None for k in ("RANK", "LOCAL_RANK"))
+    return started or slurm_launched()
 
 
 def release(started_children: bool) -> None:
@@ -101,6 +117,15 @@ def release(started_children: bool) -> None:
 
 def processes_per_run(trainer_cfg) -> int:
     """Processes a trainer config asks for: devices x num_nodes ('auto' on GPUs: every GPU)."""
+    return devices_per_node(trainer_cfg) * num_nodes(trainer_cfg)
+
+
+def num_nodes(trainer_cfg) -> int:
+    return max(1, int(trainer_cfg.get("num_nodes", 1) or 1))
+
+
+def devices_per_node(trainer_cfg) -> int:
+    """trainer.devices as a count: 'auto' is every GPU on GPUs, one device elsewhere."""
     devices = trainer_cfg.get("devices", 1)
     if devices in ("auto", -1, "-1"):
         import torch
@@ -111,7 +136,7 @@ def processes_per_run(trainer_cfg) -> int:
         devices = len([d for d in devices.split(",") if d.strip()]) if "," in devices else 1
     elif not isinstance(devices, int):
         devices = len(devices)
-    return max(1, devices) * max(1, int(trainer_cfg.get("num_nodes", 1) or 1))
+    return max(1, devices)
 
 
 def check_in_process(trainer_cfg) -> None:
@@ -124,15 +149,35 @@ def check_in_process(trainer_cfg) -> None:
 
 
 def check_launcher(trainer_cfg) -> None:
-    """Under torchrun or srun the processes exist already: devices x num_nodes must match them."""
-    world = os.environ.get("WORLD_SIZE") if os.environ.get("RANK") is not None else None
-    world = world or (os.environ.get("SLURM_NTASKS") if "SLURM_PROCID" in os.environ else None)
-    wanted = processes_per_run(trainer_cfg)
-    if world is not None and int(world) > 1 and int(world) != wanted:
-        raise KilnError(
-            f"The launcher started {world} processes but trainer.devices x trainer.num_nodes is "
-            f"{wanted}; set trainer.devices to the processes per node and trainer.num_nodes to the nodes."
-        )
+    """Under torchrun or srun the processes exist already: devices x num_nodes must match them.
+
+    Lightning prefers torchrun's variables to SLURM's, so a torchrun inside a SLURM job counts
+    as torchrun.
+    """
+    devices, nodes = devices_per_node(trainer_cfg), num_nodes(trainer_cfg)
+    if os.environ.get("RANK") is not None:
+        world = int(os.environ.get("WORLD_SIZE", 1))
+        if world > 1 and world != devices * nodes:
+            raise KilnError(
+                f"The launcher started {world} processes but trainer.devices x trainer.num_nodes is "
+                f"{devices * nodes}; set trainer.devices to the processes per node and "
+                "trainer.num_nodes to the nodes."
+            )
+    elif slurm_launched():
+        tasks = int(os.environ["SLURM_NTASKS"])
+        slurm_nodes = int(os.environ.get("SLURM_NNODES", 1))
+        if tasks > 1 and "SLURM_STEP_ID" not in os.environ:  # srun sets it; the batch script not
+            raise KilnError(
+                f"kiln runs in the batch script of a SLURM job of {tasks} tasks, where rank 0 "
+                "would wait for the others forever; start it with srun (srun kiln train ...)."
+            )
+        if (tasks, slurm_nodes) != (devices * nodes, nodes):
+            raise KilnError(
+                f"SLURM started {tasks} task(s) on {slurm_nodes} node(s) but trainer.devices x "
+                f"trainer.num_nodes is {devices} x {nodes}; start one task per device (srun "
+                f"--nodes={nodes} --ntasks-per-node={devices}, or hydra.launcher.nodes and "
+                "hydra.launcher.tasks_per_node) or set trainer.devices and trainer.num_nodes to match."
+            )
 
 
 def prepare_relaunch(command: str) -> None:

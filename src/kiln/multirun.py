@@ -2,10 +2,14 @@
 
 A Hydra callback (registered in conf/hydra/default.yaml): each job's return value (train's
 final metrics) is collected as the job ends, and the table is printed when the multirun ends.
+Jobs that ran in other processes (Hydra's submitit launcher: SLURM jobs) end there, so for
+them the table is read from each job directory's overrides and metrics.json.
 """
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from hydra.core.utils import JobReturn, JobStatus
@@ -26,11 +30,26 @@ class MultirunTable(Callback):
         self.jobs.append((num, list(job_return.overrides or []), value))
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        self.jobs = self.jobs or self.from_disk(Path(str(config.hydra.sweep.dir)))
         if not self.jobs:
             return
         from rich.console import Console
 
         Console(width=160).print(self.table(str(config.hydra.sweep.dir)))
+
+    @staticmethod
+    def from_disk(sweep_dir: Path) -> list[tuple[int, list[str], dict | None]]:
+        """(num, overrides, metrics or None) of each job directory ``<sweep>/<num>``."""
+        from omegaconf import OmegaConf
+
+        jobs = []
+        for job in sweep_dir.iterdir() if sweep_dir.is_dir() else ():
+            overrides = job / ".hydra" / "overrides.yaml"
+            if job.name.isdigit() and overrides.is_file():
+                metrics = job / "metrics.json"
+                value = json.loads(metrics.read_text()) if metrics.is_file() else None
+                jobs.append((int(job.name), list(OmegaConf.load(overrides)), value))
+        return jobs
 
     def rows(self) -> tuple[list[str], list[list[str]]]:
         """Header and rows: the overrides that vary between jobs, then each final metric."""

@@ -11,7 +11,8 @@ from kiln import distributed
 from kiln.errors import KilnError
 from kiln.optim import fused_kwargs
 
-LAUNCH_VARS = ("RANK", "LOCAL_RANK", "NODE_RANK", "SLURM_PROCID", "WORLD_SIZE", "SLURM_NTASKS")
+LAUNCH_VARS = ("RANK", "LOCAL_RANK", "NODE_RANK", "WORLD_SIZE")
+LAUNCH_VARS += ("SLURM_PROCID", "SLURM_NTASKS", "SLURM_NNODES", "SLURM_JOB_NAME", "SLURM_STEP_ID")
 
 
 @pytest.fixture
@@ -59,6 +60,44 @@ def test_processes_per_run_and_launcher_mismatch(clean_env):
     distributed.check_launcher(OmegaConf.create({"devices": 2, "num_nodes": 2}))
 
 
+def test_slurm_tasks_are_the_ranks_unless_the_job_is_a_shell(clean_env):
+    for key, value in {"SLURM_PROCID": "0", "SLURM_NTASKS": "2", "SLURM_NNODES": "1"}.items():
+        clean_env.setenv(key, value)
+    clean_env.setenv("SLURM_JOB_NAME", "train")
+    with pytest.raises(KilnError, match="srun kiln train"):  # the batch script, not a task
+        distributed.check_launcher(OmegaConf.create({"devices": 2}))
+    clean_env.setenv("SLURM_STEP_ID", "0")  # a task srun started
+    clean_env.setenv("SLURM_PROCID", "1")
+    assert distributed.launched_externally() and distributed.process_rank() == 1
+    with pytest.raises(KilnError, match="--ntasks-per-node=1"):
+        distributed.check_launcher(OmegaConf.create({"devices": 1}))
+    with pytest.raises(KilnError, match="--nodes=2 --ntasks-per-node=1"):
+        distributed.check_launcher(OmegaConf.create({"devices": 1, "num_nodes": 2}))
+    distributed.check_launcher(OmegaConf.create({"devices": 2, "num_nodes": 1}))
+    # `srun --pty bash`: a shell in an allocation, where Lightning starts the ranks itself
+    clean_env.setenv("SLURM_JOB_NAME", "bash")
+    clean_env.setenv("SLURM_PROCID", "0")
+    clean_env.setenv("SLURM_NTASKS", "1")
+    assert not distributed.launched_externally()
+    distributed.check_launcher(OmegaConf.create({"devices": 2}))
+
+
+def test_a_multirun_scratch_tree_is_removed(clean_env, tmp_path):
+    import tempfile
+
+    clean_env.setenv("SLURM_PROCID", "1")
+    clean_env.setenv("TMPDIR", str(tmp_path))
+    clean_env.setattr(tempfile, "tempdir", None)  # re-read TMPDIR
+    job = Path(distributed.run_dir("runs/train-multirun/x")) / "0"  # <scratch>/<job num>
+    (job / ".hydra").mkdir(parents=True)
+    distributed.clean_scratch(job)
+    assert not list(tmp_path.iterdir())
+    kept = tmp_path / "mine" / "0"  # not a scratch dir: left alone
+    kept.mkdir(parents=True)
+    distributed.clean_scratch(kept)
+    assert kept.is_dir()
+
+
 def test_fused_optimizer_only_on_cuda_and_never_over_the_config():
     adamw = functools.partial(torch.optim.AdamW, lr=1e-3)
     assert fused_kwargs(adamw, torch.device("cuda")) == {"fused": True}
@@ -79,3 +118,11 @@ def test_slurm_launcher_config_composes():
     launcher = HydraConfig.get().launcher
     assert launcher._target_.endswith("SlurmLauncher") and launcher.tasks_per_node == 8
     assert cfg.trainer.strategy.process_group_backend == "nccl"
+    # the CPU launcher asks for one task per process: trainer.devices x trainer.num_nodes
+    kiln.api.compose(
+        "train", ["hydra/launcher=slurm_cpu", "trainer=ddp_cpu", "trainer.num_nodes=2"]
+    )
+    launcher = HydraConfig.get().launcher
+    assert (launcher.tasks_per_node, launcher.nodes, launcher.gpus_per_node) == (2, 2, None)
+    kiln.api.compose("train", ["hydra/launcher=slurm_cpu"])
+    assert (HydraConfig.get().launcher.tasks_per_node, HydraConfig.get().launcher.nodes) == (1, 1)
