@@ -1,4 +1,4 @@
-"""Callback dispatch that skips the hooks a callback does not override.
+"""Hook dispatch that skips the hooks a callback or the module does not override.
 
 Lightning calls every hook of every callback on every step (about six hooks per training
 step), each inside a profiler context whose name formats the callback's ``state_key``. With
@@ -8,7 +8,9 @@ methods of ``Callback``: about 0.2 ms a step on a CPU core, a seventh of a small
 defines the hook, in the same order, with the same ``_current_fx_name`` bookkeeping and the
 same profiler contexts, so nothing a callback sees changes. It applies only to trainers
 kiln built (``enable(trainer)``); any other trainer in the process goes through Lightning's
-own function.
+own function. The same holds for the six per-step LightningModule hooks whose base
+implementation does nothing but hand the batch back (``PASS_THROUGH``): when the module's
+class keeps Lightning's own method, the call is answered without the dispatch around it.
 """
 
 from __future__ import annotations
@@ -21,6 +23,16 @@ from lightning.pytorch.trainer import call
 
 _MARK = "_kiln_lean_hooks"
 _lightning_dispatch = call._call_callback_hooks
+_lightning_module_dispatch = call._call_lightning_module_hook
+# per-step LightningModule hooks whose base method returns None, or the batch (args[0])
+PASS_THROUGH = {
+    "on_train_batch_start": False,
+    "on_train_batch_end": False,
+    "on_before_backward": False,
+    "on_after_backward": False,
+    "on_before_batch_transfer": True,
+    "on_after_batch_transfer": True,
+}
 _overrides: dict[tuple[type, str], bool] = {}
 
 
@@ -66,8 +78,24 @@ def _call_callback_hooks(
         pl_module._current_fx_name = prev_fx_name
 
 
+def _call_lightning_module_hook(
+    trainer: L.Trainer, hook_name: str, *args: Any, pl_module=None, **kwargs: Any
+) -> Any:
+    returns_batch = PASS_THROUGH.get(hook_name)
+    if returns_batch is not None and getattr(trainer, _MARK, False):
+        module = pl_module or trainer.lightning_module
+        if (
+            module is not None
+            and hook_name not in vars(module)
+            and getattr(type(module), hook_name) is getattr(L.LightningModule, hook_name)
+        ):
+            return args[0] if returns_batch else None
+    return _lightning_module_dispatch(trainer, hook_name, *args, pl_module=pl_module, **kwargs)
+
+
 def enable(trainer: L.Trainer) -> L.Trainer:
-    """Route this trainer's callback hooks through the lean dispatch."""
+    """Route this trainer's callback and module hooks through the lean dispatch."""
     call._call_callback_hooks = _call_callback_hooks
+    call._call_lightning_module_hook = _call_lightning_module_hook
     setattr(trainer, _MARK, True)
     return trainer

@@ -16,6 +16,7 @@ from kiln import __version__
 from kiln.data.spec import InputSpec
 from kiln.errors import KilnError
 from kiln.metrics import task_metrics
+from kiln.monitoring import profile as profile_io
 from kiln.preprocessing.scale import TargetScaler
 from kiln.stepping import ManualStepping
 
@@ -141,6 +142,15 @@ class KilnModule(ManualStepping, L.LightningModule):
         *inputs, y = batch
         return (inputs[0] if len(inputs) == 1 else tuple(inputs)), y
 
+    def transfer_batch_to_device(self, batch, device: torch.device, dataloader_idx: int):
+        # kiln's loaders give tuples of tensors, mostly already on the device (GPU-resident
+        # splits): hand them on without Lightning's generic walk over the collection
+        if isinstance(batch, tuple) and all(
+            isinstance(t, Tensor) and t.device == device for t in batch
+        ):
+            return batch
+        return super().transfer_batch_to_device(batch, device, dataloader_idx)
+
     def training_step(self, batch: tuple[Tensor, ...], batch_idx: int) -> Tensor:
         x, y = self.split_batch(batch)
         z = self.raw_output(x)
@@ -156,11 +166,10 @@ class KilnModule(ManualStepping, L.LightningModule):
                 on_step=True,
                 on_epoch=False,
             )
-        with torch.no_grad():
-            n = len(y)
-            self._train_loss_sum.add_(loss.detach(), alpha=n)
-            self._train_score_sum.add_(self._train_score(z, y))
-            self._train_rows += n
+        n = len(y)  # running sums of detached values: no graph, no no_grad context needed
+        self._train_loss_sum.add_(loss.detach(), alpha=n)
+        self._train_score_sum.add_(self._train_score(z.detach(), y))
+        self._train_rows += n
         self.optimise(loss, batch_idx)
         return loss
 
@@ -267,8 +276,9 @@ class KilnModule(ManualStepping, L.LightningModule):
         if "schema" in self.spec.extra:  # tables: the string -> code encoder predict/serve reuse
             checkpoint["kiln"]["schema"] = self.spec.extra["schema"]
         if self.profile is not None:
-            checkpoint["kiln"]["profile"] = self.profile
+            checkpoint["kiln"]["profile"] = profile_io.pack(self.profile)
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         self.best = checkpoint.get("kiln", {}).get("best")
-        self.profile = checkpoint.get("kiln", {}).get("profile", self.profile)
+        stored = checkpoint.get("kiln", {}).get("profile")
+        self.profile = profile_io.unpack(stored) if stored is not None else self.profile

@@ -9,6 +9,7 @@ from sklearn.datasets import load_breast_cancer, load_wine
 
 import kiln.api
 from kiln.errors import KilnError
+from kiln.tasks.common import load_checkpoint
 from tests.conftest import cli, run_dir, train
 
 
@@ -33,7 +34,7 @@ def drift(wine, *overrides):
 
 
 def test_checkpoint_carries_a_json_profile_of_inputs_and_predictions(wine):
-    ckpt = torch.load(wine["ckpt"], weights_only=True)
+    ckpt = load_checkpoint(wine["ckpt"])
     profile = json.loads(json.dumps(ckpt["kiln"]["profile"]))
     assert set(profile["features"]) == set(load_wine().feature_names)
     alcohol = profile["features"]["alcohol"]
@@ -41,6 +42,9 @@ def test_checkpoint_carries_a_json_profile_of_inputs_and_predictions(wine):
     assert len(alcohol["values"]) == alcohol["n"]  # a small reference keeps raw values for KS
     pred = profile["predictions"]
     assert pred["type"] == "categorical" and sum(pred["counts"].values()) == 27  # the val split
+    # in the file the long lists are tensors (fast to pickle), still loadable weights-only
+    raw = torch.load(wine["ckpt"], weights_only=True)["kiln"]["profile"]["features"]["alcohol"]
+    assert isinstance(raw["values"], torch.Tensor) and raw["values"].tolist() == alcohol["values"]
 
 
 def test_shifted_column_is_flagged_and_reported(wine):
@@ -86,17 +90,17 @@ def test_cli_exit_codes(wine, tmp_path):
 
 
 def test_retrain_keeps_or_refits_preprocessing_and_profile(wine):
-    old = torch.load(wine["ckpt"], weights_only=True)
+    old = load_checkpoint(wine["ckpt"])
     base = [f"paths.root={wine['runs']}", f"ckpt_path={wine['ckpt']}", "trainer.max_epochs=2",
             "logger=none", "+data.split_seed=7"]  # fmt: skip
     kept = kiln.api.run("retrain", base)
     assert set(kept["comparison"]) >= {"test/acc", "test/loss"}
     assert kept["comparison"]["test/acc"]["old"] == kept["old"]["test/acc"]
-    new = torch.load(kept["best_checkpoint"], weights_only=True)
+    new = load_checkpoint(kept["best_checkpoint"])
     key = "preprocessor.mean"
     assert torch.equal(new["state_dict"][key], old["state_dict"][key])
     assert new["kiln"]["profile"] == old["kiln"]["profile"]
     refit = kiln.api.run("retrain", [*base, "refit_preprocessing=true", "refit_profile=true"])
-    new = torch.load(refit["best_checkpoint"], weights_only=True)
+    new = load_checkpoint(refit["best_checkpoint"])
     assert not torch.equal(new["state_dict"][key], old["state_dict"][key])
     assert new["kiln"]["profile"]["features"] != old["kiln"]["profile"]["features"]

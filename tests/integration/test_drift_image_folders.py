@@ -4,13 +4,13 @@ and from an exported artifact; bad folders get one sentence and exit 2."""
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 import kiln.api
 from kiln.errors import KilnError
 from kiln.monitoring.images import read_image_folder
 from kiln.monitoring.shift import write_deployed_sets
+from kiln.tasks.common import load_checkpoint
 from tests.conftest import cli, train
 
 
@@ -30,7 +30,7 @@ def drift(digits, reference: str, path) -> dict:
 
 
 def test_png_folder_reads_back_the_arrays(digits):
-    profile = torch.load(digits["ckpt"], weights_only=True)["kiln"]["profile"]
+    profile = load_checkpoint(digits["ckpt"])["kiln"]["profile"]
     assert profile["featurizer"]["pixel_range"] == [0.0, 16.0]  # digits' black and white
     for name in ("clean", "shifted"):
         x = read_image_folder(digits[f"{name}_png"], (1, 8, 8), [0.0, 16.0])

@@ -70,7 +70,12 @@ def test_two_workers_on_postgresql_run_each_trial_once(postgres, tmp_path):
     # trials of a few seconds each, so the second worker (started once the first has a trial)
     # still finds work left
     args = [sys.executable, "-m", "kiln", "sweep", "sweep=wine_mlp", "test=false"]
-    args += ["trainer.max_epochs=25", "~callbacks.early_stopping", "~callbacks.confusion_matrix", "sweep.startup_trials=2"]
+    args += [
+        "trainer.max_epochs=25",
+        "~callbacks.early_stopping",
+        "~callbacks.confusion_matrix",
+        "sweep.startup_trials=2",
+    ]
     args += [f"sweep.n_trials={N_TRIALS}", f"sweep.storage={postgres}", "sweep.plots=false"]
     roots = [tmp_path / "machine_a", tmp_path / "machine_b"]  # separate disks, one database
     # each machine its own sweep.seed: two fresh workers with one seed would draw the same

@@ -8,12 +8,12 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
 import kiln.api
 from kiln.data.schema import Schema
 from kiln.errors import KilnError
 from kiln.monitoring.features import Featurizer
+from kiln.tasks.common import load_checkpoint
 from tests.conftest import cli
 
 
@@ -41,7 +41,7 @@ def drift(batches, reference: str, path) -> dict:
 
 
 def test_artifact_metadata_carries_the_checkpoint_profile(penguins_ckpt, penguins_artifact):
-    profile = torch.load(penguins_ckpt, weights_only=True)["kiln"]["profile"]
+    profile = load_checkpoint(penguins_ckpt)["kiln"]["profile"]
     meta = json.loads((penguins_artifact / "metadata.json").read_text())
     assert meta["profile"] == json.loads(json.dumps(profile))
     assert {"island", "sex", "bill_length_mm"} <= set(meta["profile"]["features"])

@@ -20,6 +20,7 @@ from kiln.data.spec import InputSpec
 from kiln.errors import KilnError
 from kiln.models import build_network
 from kiln.module import KilnModule
+from kiln.monitoring import profile as profile_io
 from kiln.stepping import STEP_KEYS
 from kiln.throughput import Throughput
 
@@ -124,6 +125,8 @@ def load_checkpoint(path: str | None) -> dict:
         raise KilnError(
             f"{path} is not a kiln checkpoint (no kiln metadata); pass a .ckpt written by kiln train."
         )
+    if ckpt["kiln"].get("profile") is not None:  # stored compactly (kiln.monitoring.profile.pack)
+        ckpt["kiln"]["profile"] = profile_io.unpack(ckpt["kiln"]["profile"])
     return ckpt
 
 
