@@ -73,6 +73,8 @@ def quiet_lightning() -> None:
     )
     warnings.filterwarnings("ignore", message=".*LeafSpec.*")
     warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+    # KilnModule.transfer_batch_to_device only skips tensors already on the device
+    warnings.filterwarnings("ignore", message=".*overridden `transfer_batch_to_device`.*")
     if "SLURM_JOB_ID" not in os.environ:  # srun installed, but this run is not a SLURM job
         warnings.filterwarnings("ignore", message="The `srun` command is available")
 

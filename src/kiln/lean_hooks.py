@@ -22,8 +22,11 @@ from lightning.pytorch.callbacks import Checkpoint, EarlyStopping
 from lightning.pytorch.trainer import call
 
 _MARK = "_kiln_lean_hooks"
-_lightning_dispatch = call._call_callback_hooks
-_lightning_module_dispatch = call._call_lightning_module_hook
+# Lightning's own functions, kept on its module so a re-import of this one finds them again
+_lightning_dispatch = vars(call).setdefault("_lightning_callback_hooks", call._call_callback_hooks)
+_lightning_module_dispatch = vars(call).setdefault(
+    "_lightning_module_hook", call._call_lightning_module_hook
+)
 # per-step LightningModule hooks whose base method returns None, or the batch (args[0])
 PASS_THROUGH = {
     "on_train_batch_start": False,
@@ -33,18 +36,12 @@ PASS_THROUGH = {
     "on_before_batch_transfer": True,
     "on_after_batch_transfer": True,
 }
-_overrides: dict[tuple[type, str], bool] = {}
 
 
 def _defines(callback: L.Callback, hook_name: str) -> bool:
-    if hook_name in vars(callback):  # a hook set on the instance
+    if hook_name in getattr(callback, "__dict__", ()):  # a hook set on the instance
         return True
-    key = (type(callback), hook_name)
-    found = _overrides.get(key)
-    if found is None:
-        found = getattr(type(callback), hook_name, None) is not getattr(L.Callback, hook_name, None)
-        _overrides[key] = found
-    return found
+    return getattr(type(callback), hook_name, None) is not getattr(L.Callback, hook_name, None)
 
 
 def _call_callback_hooks(

@@ -18,7 +18,7 @@ from kiln.errors import KilnError
 from kiln.metrics import task_metrics
 from kiln.monitoring import profile as profile_io
 from kiln.preprocessing.scale import TargetScaler
-from kiln.stepping import ManualStepping
+from kiln.stepping import ManualStepping, adopt_automatic_progress
 
 
 class KilnModule(ManualStepping, L.LightningModule):
@@ -157,7 +157,8 @@ class KilnModule(ManualStepping, L.LightningModule):
         loss = self.loss(z, y)
         # Lightning writes step metrics when (batches + 1) % log_every_n_steps == 0: log on those
         batches = self.trainer.fit_loop.epoch_loop._batches_that_stepped
-        if (batches + 1) % self.trainer.log_every_n_steps == 0 or batches == 0:
+        every = self.trainer.log_every_n_steps
+        if batches == 0 or (every and (batches + 1) % every == 0):
             self._check_finite(loss)
             self.log("train/loss", loss, on_step=True, on_epoch=False, prog_bar=True)
             self.log(
@@ -279,6 +280,7 @@ class KilnModule(ManualStepping, L.LightningModule):
             checkpoint["kiln"]["profile"] = profile_io.pack(self.profile)
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
+        adopt_automatic_progress(checkpoint)
         self.best = checkpoint.get("kiln", {}).get("best")
         stored = checkpoint.get("kiln", {}).get("profile")
         self.profile = profile_io.unpack(stored) if stored is not None else self.profile

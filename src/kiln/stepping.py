@@ -28,6 +28,24 @@ from kiln.optim import fused_kwargs, scheduler_steps
 STEP_KEYS = ("gradient_clip_val", "gradient_clip_algorithm", "accumulate_grad_batches")
 
 
+def adopt_automatic_progress(checkpoint: dict) -> None:
+    """A checkpoint written under automatic optimisation (kiln before manual stepping) counts
+    its optimizer steps where the manual loop does not look; move the count so that
+    ``global_step`` and ``max_steps`` carry on from it when such a run is resumed."""
+    loops = checkpoint.get("loops", {}).get("fit_loop", {})
+    auto = loops.get("epoch_loop.automatic_optimization.optim_progress", {})
+    auto_steps = auto.get("optimizer", {}).get("step")
+    key = "epoch_loop.manual_optimization.optim_step_progress"
+    manual = loops.get(key)
+    if (
+        auto_steps
+        and manual
+        and not manual["total"]["completed"]
+        and auto_steps["total"]["completed"]
+    ):
+        loops[key] = {part: dict(counts) for part, counts in auto_steps.items()}
+
+
 class ManualStepping:
     """Mixin for a LightningModule with ``optimizer_factory``, ``scheduler_cfg`` and ``monitor``."""
 
@@ -39,14 +57,14 @@ class ManualStepping:
     ) -> None:
         self.automatic_optimization = False
         self.gradient_clip_val = float(gradient_clip_val) if gradient_clip_val else None
-        self.gradient_clip_algorithm = gradient_clip_algorithm or "norm"
-        self.accumulate_grad_batches = int(
-            1 if accumulate_grad_batches is None else accumulate_grad_batches
-        )
-        if self.accumulate_grad_batches < 1:
+        self.gradient_clip_algorithm = str(gradient_clip_algorithm or "norm").lower()
+        n = 1 if accumulate_grad_batches is None else accumulate_grad_batches
+        if isinstance(n, bool) or not float(n).is_integer() or n < 1:
             raise KilnError(
-                f"trainer.accumulate_grad_batches={accumulate_grad_batches} must be at least 1."
+                f"trainer.accumulate_grad_batches={accumulate_grad_batches} must be a whole number, at least 1."
             )
+        self.accumulate_grad_batches = int(n)
+        self._pending_micro_batches = 0  # backward passes since the last optimizer step
         if self.gradient_clip_algorithm not in ("norm", "value"):
             raise KilnError(
                 f"trainer.gradient_clip_algorithm={gradient_clip_algorithm!r} must be norm or value."
@@ -65,11 +83,19 @@ class ManualStepping:
         with sync:
             self.manual_backward(loss / n if n > 1 else loss)
         if not steps:
+            self._pending_micro_batches += 1
             return
         opt.step()  # the precision plugin unscales, then calls on_before_optimizer_step
         opt.zero_grad(set_to_none=True)
+        self._pending_micro_batches = 0
         if (self.scheduler_cfg or {}).get("interval") == "step":
             self._scheduler().step()
+
+    def on_validation_model_zero_grad(self) -> None:
+        # Lightning zeroes the gradients before each validation; a validation in the middle of
+        # an accumulation group (val_check_interval) must not lose the micro-batches so far
+        if not self._pending_micro_batches:
+            super().on_validation_model_zero_grad()
 
     def on_before_optimizer_step(self, optimizer) -> None:
         if self.gradient_clip_val:
@@ -83,18 +109,27 @@ class ManualStepping:
         sched = self.lr_schedulers()
         return sched[0] if isinstance(sched, list) else sched
 
+    def _epoch_completed(self) -> bool:
+        """Whether the epoch ran all its batches (max_steps may cut the last one short)."""
+        loop = self.trainer.fit_loop.epoch_loop
+        check = getattr(loop, "_num_ready_batches_reached", None)
+        return bool(check()) if check is not None else True
+
     def step_epoch_schedule(self) -> None:
         """At a training epoch's end: epoch-interval schedules other than plateau."""
         cfg = self.scheduler_cfg or {}
         if cfg.get("fn") is None or cfg.get("interval", "epoch") != "epoch":
+            return
+        if not self._epoch_completed():
             return
         sched = self._scheduler()
         if not isinstance(sched, torch.optim.lr_scheduler.ReduceLROnPlateau):
             sched.step()
 
     def step_plateau(self, value: float) -> None:
-        """After a validation epoch: a plateau schedule reads the monitored metric."""
-        if (self.scheduler_cfg or {}).get("fn") is None:
+        """After the validation at a training epoch's end, a plateau schedule reads the
+        monitored metric (validations within an epoch, val_check_interval < 1, do not count)."""
+        if (self.scheduler_cfg or {}).get("fn") is None or not self._epoch_completed():
             return
         sched = self._scheduler()
         if isinstance(sched, torch.optim.lr_scheduler.ReduceLROnPlateau):
@@ -107,6 +142,8 @@ class ManualStepping:
         n = self.accumulate_grad_batches
         if n == 1:
             return int(batches)
+        if trainer.max_epochs is None or trainer.max_epochs < 0:  # bounded by max_steps alone
+            return int(trainer.max_steps)
         per_epoch = math.ceil(trainer.num_training_batches / n)
         total = per_epoch * max(int(trainer.max_epochs or 1), 1)
         return (
@@ -116,13 +153,21 @@ class ManualStepping:
     def configure_optimizers(self):
         if self.optimizer_factory is None:
             raise KilnError("No optimizer is configured; add optimizer=adamw (or sgd, adam).")
-        opt = self.optimizer_factory(
-            params=self.parameters(), **fused_kwargs(self.optimizer_factory, self.device)
-        )
+        # a fused optimizer unscales inside its step, so the precision plugin cannot clip first
+        fused = {} if self.gradient_clip_val else fused_kwargs(self.optimizer_factory, self.device)
+        opt = self.optimizer_factory(params=self.parameters(), **fused)
         cfg = self.scheduler_cfg or {}
         fn = cfg.get("fn")
         if fn is None:
             return opt
+        interval = cfg.get("interval", "epoch")
+        plateau = (fn.func if isinstance(fn, functools.partial) else fn) is (
+            torch.optim.lr_scheduler.ReduceLROnPlateau
+        )
+        if interval not in ("step", "epoch") or (plateau and interval != "epoch"):
+            raise KilnError(
+                f"scheduler.interval={interval!r} must be step or epoch (epoch for a plateau schedule)."
+            )
         params = inspect.signature(fn.func if isinstance(fn, functools.partial) else fn).parameters
         kwargs = {}
         if "total_steps" in params and "total_steps" not in getattr(fn, "keywords", {}):

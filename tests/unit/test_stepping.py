@@ -48,7 +48,7 @@ SCHEDULES = {
 }
 
 
-def kiln_weights(schedule: str, accumulate: int, clip: float | None, algorithm: str):
+def kiln_weights(schedule: str, accumulate: int, clip: float | None, algorithm: str, **trainer_kw):
     spec = InputSpec(kind="tabular", shape=(6,), task="multiclass", num_outputs=3, dataset="toy")
     module = KilnModule(
         network(),
@@ -61,7 +61,7 @@ def kiln_weights(schedule: str, accumulate: int, clip: float | None, algorithm: 
         accumulate_grad_batches=accumulate,
     )
     trainer = L.Trainer(
-        max_epochs=EPOCHS,
+        **{"max_epochs": EPOCHS, **trainer_kw},
         logger=False,
         enable_checkpointing=False,
         enable_progress_bar=False,
@@ -129,6 +129,57 @@ def test_kiln_steps_like_a_hand_written_loop(schedule, accumulate, clip, algorit
         torch.testing.assert_close(got[name], want[name], rtol=1e-5, atol=1e-6)
 
 
+def test_a_validation_inside_an_accumulation_group_keeps_its_gradients():
+    """val_check_interval=0.5 validates after batch 5 of 10, inside a group of 3."""
+    got, _ = kiln_weights("none", 3, None, "norm", val_check_interval=0.5)
+    want, _ = hand_weights("none", 3, None, "norm")
+    for name in want:
+        torch.testing.assert_close(got[name], want[name], rtol=1e-5, atol=1e-6)
+
+
+def test_an_epoch_cut_short_by_max_steps_does_not_step_the_epoch_schedule():
+    _, lr = kiln_weights("epoch", 1, None, "norm", max_steps=15)  # epochs of 10 batches
+    assert lr == pytest.approx(SGD.keywords["lr"] * 0.5)  # one whole epoch, one halving
+
+
+def test_one_cycle_plans_its_steps_from_max_steps_when_epochs_are_unbounded():
+    SCHEDULES["onecycle"] = {
+        "fn": functools.partial(torch.optim.lr_scheduler.OneCycleLR, max_lr=0.2),
+        "interval": "step",
+    }
+    try:  # 10 batches an epoch, 2 per step: 12 steps span 3 epochs
+        kiln_weights("onecycle", 2, None, "norm", max_epochs=-1, max_steps=12)
+    finally:
+        del SCHEDULES["onecycle"]
+
+
+def test_a_schedule_interval_other_than_step_or_epoch_is_one_sentence():
+    from kiln.errors import KilnError
+
+    SCHEDULES["typo"] = {"fn": SCHEDULES["epoch"]["fn"], "interval": "epochs"}
+    try:
+        with pytest.raises(KilnError, match="scheduler.interval='epochs' must be step or epoch"):
+            kiln_weights("typo", 1, None, "norm")
+    finally:
+        del SCHEDULES["typo"]
+
+
+def test_a_checkpoint_of_automatic_optimisation_resumes_its_step_count():
+    from kiln.stepping import adopt_automatic_progress
+
+    counts = {"total": {"ready": 231, "completed": 231}, "current": {"ready": 7, "completed": 7}}
+    loops = {
+        "epoch_loop.automatic_optimization.optim_progress": {"optimizer": {"step": counts}},
+        "epoch_loop.manual_optimization.optim_step_progress": {
+            "total": {"ready": 0, "completed": 0},
+            "current": {"ready": 0, "completed": 0},
+        },
+    }
+    ckpt = {"loops": {"fit_loop": loops}}
+    adopt_automatic_progress(ckpt)
+    assert loops["epoch_loop.manual_optimization.optim_step_progress"] == counts
+
+
 def test_clipping_changes_the_result():
     """The oracle above would pass if neither side clipped: clipping must make a difference."""
     clipped, _ = kiln_weights("none", 1, 0.01, "value")
@@ -145,5 +196,5 @@ def test_bad_accumulation_is_one_sentence():
     from kiln.errors import KilnError
 
     spec = InputSpec(kind="tabular", shape=(6,), task="multiclass", num_outputs=3, dataset="toy")
-    with pytest.raises(KilnError, match="accumulate_grad_batches=0 must be at least 1"):
+    with pytest.raises(KilnError, match="accumulate_grad_batches=0 must be a whole number, at least 1"):
         KilnModule(copy.deepcopy(network()), spec, optimizer=SGD, accumulate_grad_batches=0)
