@@ -22,10 +22,13 @@ from lightning.pytorch.callbacks import Checkpoint, EarlyStopping
 from lightning.pytorch.trainer import call
 
 _MARK = "_kiln_lean_hooks"
-# Lightning's own functions, kept on its module so a re-import of this one finds them again
-_lightning_dispatch = vars(call).setdefault("_lightning_callback_hooks", call._call_callback_hooks)
+# Lightning's own functions, kept on its module so a re-import of this one finds them again;
+# None where a Lightning release has renamed them, and then enable() leaves Lightning alone
+_lightning_dispatch = vars(call).setdefault(
+    "_lightning_callback_hooks", getattr(call, "_call_callback_hooks", None)
+)
 _lightning_module_dispatch = vars(call).setdefault(
-    "_lightning_module_hook", call._call_lightning_module_hook
+    "_lightning_module_hook", getattr(call, "_call_lightning_module_hook", None)
 )
 # per-step LightningModule hooks whose base method returns None, or the batch (args[0])
 PASS_THROUGH = {
@@ -92,6 +95,8 @@ def _call_lightning_module_hook(
 
 def enable(trainer: L.Trainer) -> L.Trainer:
     """Route this trainer's callback and module hooks through the lean dispatch."""
+    if _lightning_dispatch is None or _lightning_module_dispatch is None:
+        return trainer
     call._call_callback_hooks = _call_callback_hooks
     call._call_lightning_module_hook = _call_lightning_module_hook
     setattr(trainer, _MARK, True)
