@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import math
 
 import lightning as L
 import torch
@@ -15,13 +14,14 @@ from torchmetrics.classification import ConfusionMatrix
 from kiln import __version__
 from kiln.data.spec import InputSpec
 from kiln.errors import KilnError
+from kiln.evaluation import EvalSteps
 from kiln.metrics import task_metrics
 from kiln.monitoring import profile as profile_io
 from kiln.preprocessing.scale import TargetScaler
 from kiln.stepping import ManualStepping, adopt_automatic_progress
 
 
-class KilnModule(ManualStepping, L.LightningModule):
+class KilnModule(ManualStepping, EvalSteps, L.LightningModule):
     """Raw inputs in, predictions out: ``forward`` runs preprocessing, network and head.
 
     ``forward`` returns logits (classification) or values on the target's original scale
@@ -29,7 +29,8 @@ class KilnModule(ManualStepping, L.LightningModule):
     data is a buffer of ``preprocessor`` or ``target_scaler``, so it is inside every
     checkpoint. ``monitor`` ({metric, mode}) comes from config and names the best-so-far
     metric ``<metric>_best``. The optimizer is stepped by ``ManualStepping`` (kiln.stepping),
-    which takes gradient clipping and accumulation as arguments.
+    which takes gradient clipping and accumulation as arguments; validation, test and
+    prediction steps are ``EvalSteps`` (kiln.evaluation).
     """
 
     def __init__(
@@ -201,63 +202,6 @@ class KilnModule(ManualStepping, L.LightningModule):
         self._check_finite(torch.tensor(loss_sum))
         name = "train/acc" if self.spec.is_classification else "train/mae"
         self.log_dict({"train/loss_epoch": loss_sum / rows, name: score_sum / rows})
-
-    def _eval_step(self, batch, metrics, loss_metric) -> Tensor:
-        x, y = self.split_batch(batch)
-        z = self.raw_output(x)
-        loss_metric.update(self.loss(z, y), weight=len(y))
-        pred = self.to_prediction(z)
-        if self.spec.task == "forecast":  # every (sample, step) value counts once
-            metrics.update(pred.flatten(), y.flatten())
-        else:
-            metrics.update(pred, y)
-        return pred
-
-    def validation_step(self, batch, batch_idx: int) -> Tensor:
-        return self._eval_step(batch, self.val_metrics, self.val_loss)
-
-    def on_validation_epoch_end(self) -> None:
-        values = {"val/loss": self.val_loss.compute(), **self.val_metrics.compute()}
-        self.val_loss.reset()
-        self.val_metrics.reset()
-        self.log_dict(values, prog_bar=True)
-        name = self.monitor["metric"]
-        if name not in values:
-            raise KilnError(
-                f"monitor.metric={name!r} is not logged in validation; use one of {', '.join(sorted(values))}."
-            )
-        if self.trainer.sanity_checking:
-            return
-        current = float(values[name])
-        if math.isnan(current):
-            raise KilnError(
-                f"{name} became NaN; lower optimizer.lr or set trainer.gradient_clip_val."
-            )
-        self.step_plateau(current)
-        better = max if self.monitor["mode"] == "max" else min
-        self.best = current if self.best is None else better(self.best, current)
-        self.log(f"{name}_best", self.best, prog_bar=True)
-
-    def test_step(self, batch, batch_idx: int) -> None:
-        pred = self._eval_step(batch, self.test_metrics, self.test_loss)
-        if self.confusion is not None:
-            self.confusion.update(pred, batch[-1])
-
-    def on_test_epoch_end(self) -> None:
-        self.log_dict({"test/loss": self.test_loss.compute(), **self.test_metrics.compute()})
-        self.test_loss.reset()
-        self.test_metrics.reset()
-
-    def predict_step(self, batch, batch_idx: int) -> Tensor:
-        """Batches of (*inputs, target) as from the data module, or inputs alone."""
-        if (
-            isinstance(batch, (tuple, list))
-            and len(batch) > 1
-            and len(batch) == self.inputs_per_batch + 1
-        ):
-            batch = batch[:-1]
-        x = batch if isinstance(batch, Tensor) else (batch[0] if len(batch) == 1 else tuple(batch))
-        return self.to_prediction(self.raw_output(x))
 
     def _check_finite(self, loss: Tensor) -> None:
         if not torch.isfinite(loss):

@@ -1,0 +1,72 @@
+"""Validation, test and prediction steps of ``KilnModule``: torchmetrics collections per
+stage, the best-so-far monitored value, and the plateau schedule fed after validation."""
+
+from __future__ import annotations
+
+import math
+
+from torch import Tensor
+
+from kiln.errors import KilnError
+
+
+class EvalSteps:
+    """Mixin for ``KilnModule``: uses its ``raw_output``, ``loss``, ``to_prediction``, the
+    metric collections it builds in ``__init__``, ``monitor`` and ``best``."""
+
+    def _eval_step(self, batch, metrics, loss_metric) -> Tensor:
+        x, y = self.split_batch(batch)
+        z = self.raw_output(x)
+        loss_metric.update(self.loss(z, y), weight=len(y))
+        pred = self.to_prediction(z)
+        if self.spec.task == "forecast":  # every (sample, step) value counts once
+            metrics.update(pred.flatten(), y.flatten())
+        else:
+            metrics.update(pred, y)
+        return pred
+
+    def validation_step(self, batch, batch_idx: int) -> Tensor:
+        return self._eval_step(batch, self.val_metrics, self.val_loss)
+
+    def on_validation_epoch_end(self) -> None:
+        values = {"val/loss": self.val_loss.compute(), **self.val_metrics.compute()}
+        self.val_loss.reset()
+        self.val_metrics.reset()
+        self.log_dict(values, prog_bar=True)
+        name = self.monitor["metric"]
+        if name not in values:
+            raise KilnError(
+                f"monitor.metric={name!r} is not logged in validation; use one of {', '.join(sorted(values))}."
+            )
+        if self.trainer.sanity_checking:
+            return
+        current = float(values[name])
+        if math.isnan(current):
+            raise KilnError(
+                f"{name} became NaN; lower optimizer.lr or set trainer.gradient_clip_val."
+            )
+        self.step_plateau(current)
+        better = max if self.monitor["mode"] == "max" else min
+        self.best = current if self.best is None else better(self.best, current)
+        self.log(f"{name}_best", self.best, prog_bar=True)
+
+    def test_step(self, batch, batch_idx: int) -> None:
+        pred = self._eval_step(batch, self.test_metrics, self.test_loss)
+        if self.confusion is not None:
+            self.confusion.update(pred, batch[-1])
+
+    def on_test_epoch_end(self) -> None:
+        self.log_dict({"test/loss": self.test_loss.compute(), **self.test_metrics.compute()})
+        self.test_loss.reset()
+        self.test_metrics.reset()
+
+    def predict_step(self, batch, batch_idx: int) -> Tensor:
+        """Batches of (*inputs, target) as from the data module, or inputs alone."""
+        if (
+            isinstance(batch, (tuple, list))
+            and len(batch) > 1
+            and len(batch) == self.inputs_per_batch + 1
+        ):
+            batch = batch[:-1]
+        x = batch if isinstance(batch, Tensor) else (batch[0] if len(batch) == 1 else tuple(batch))
+        return self.to_prediction(self.raw_output(x))
