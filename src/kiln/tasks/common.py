@@ -67,7 +67,7 @@ def build_module(cfg: DictConfig, dm, run_config: dict | None = None) -> KilnMod
         compile=bool(cfg.get("compile", False)),
         seed=int(cfg.get("seed", 0)),
         run_config=run_config,
-        **{k: cfg.trainer.get(k) for k in STEP_KEYS if cfg.trainer.get(k) is not None},
+        **{k: v for k in STEP_KEYS if (v := (cfg.get("trainer") or {}).get(k)) is not None},
     )
 
 
