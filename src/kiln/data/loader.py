@@ -97,9 +97,10 @@ class TensorBatchLoader:
         order = self._indices()
         n = self.num_samples
         bs = self.batch_size
-        stop = (n // bs) * bs if self.drop_last or self._joins(n) else n
+        joins = self._joins(n)
+        stop = (n // bs) * bs if self.drop_last or joins else n
         for start in range(0, stop, bs):
-            end = n if self._joins(n) and start + bs == stop else min(start + bs, n)
+            end = n if joins and start + bs == stop else min(start + bs, n)
             if order is None:
                 yield tuple(t[start:end] for t in self.tensors)
             else:

@@ -12,7 +12,7 @@ import logging
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
+from sklearn.model_selection import train_test_split
 
 from kiln.data import quality
 from kiln.data.base import InMemoryDataModule, infer_task
@@ -116,13 +116,8 @@ class TableDataModule(InMemoryDataModule):
             rest, test = train_test_split(
                 idx, test_size=self.test_fraction, random_state=seed, stratify=stratify(idx)
             )
-        if self.cv_folds:
-            s = stratify(rest)
-            folds = (StratifiedKFold if s is not None else KFold)(
-                self.cv_folds, shuffle=True, random_state=seed
-            )
-            train, val = list(folds.split(rest, s))[self.cv_fold]
-            train, val = rest[train], rest[val]
+        if self.cv_folds:  # fold cv_fold of the non-test rows validates (kiln train cv.folds)
+            train, val = fold_test(rest, stratify(rest), self.cv_folds, self.cv_fold, seed)
         elif self.val_path:
             train, val = rest, idx[:0]
         else:
