@@ -1,0 +1,140 @@
+"""Where a training step's time goes: main-thread CPU ms per step, one thread, side by side.
+
+(1) hand: a plain PyTorch loop over kiln's TensorBatchLoader; (2) lightning-auto and
+(3) lightning-manual: the same network in a bare LightningModule (no callbacks, no logger),
+with automatic and with manual optimisation; (4) kiln: scripts/bench_train.py's full stack.
+CPU time of the main thread (``time.thread_time``) resists the other jobs on a shared machine
+better than wall time. Then (5) the ``torch.save`` time of a 64-feature drift profile as
+plain lists and as ``kiln.monitoring.profile.pack`` stores it in checkpoints.
+
+    python scripts/bench_step_parts.py [--steps 600] [--batch 256] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import time
+
+import bench_train as B
+import lightning as L
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from kiln.data.loader import TensorBatchLoader
+from kiln.monitoring.profile import numeric_profile, pack
+
+WARMUP = 50
+
+
+class Timer(L.Callback):
+    def __init__(self, steps: int) -> None:
+        self.steps = steps
+
+    def on_train_batch_start(self, trainer, module, batch, idx):
+        if trainer.global_step == WARMUP:
+            self.t0 = time.thread_time()
+
+    def on_train_batch_end(self, trainer, module, outputs, batch, idx):
+        if trainer.global_step == WARMUP + self.steps:
+            self.t1 = time.thread_time()
+            trainer.should_stop = True
+
+
+class Bare(L.LightningModule):
+    def __init__(self, manual: bool) -> None:
+        super().__init__()
+        self.net = B.make_net()
+        self.automatic_optimization = not manual
+
+    def training_step(self, batch, batch_idx):
+        x, y = batch
+        loss = F.cross_entropy(self.net(x), y)
+        if not self.automatic_optimization:
+            opt = self.optimizers()
+            opt.zero_grad(set_to_none=True)
+            self.manual_backward(loss)
+            opt.step()
+        return loss
+
+    def configure_optimizers(self):
+        return torch.optim.AdamW(self.parameters(), lr=1e-3)
+
+
+def hand(x, y, bs: int, steps: int) -> float:
+    net = B.make_net()
+    opt = torch.optim.AdamW(net.parameters(), lr=1e-3)
+    loader, i = TensorBatchLoader([x, y], bs, shuffle=True), 0
+    while True:
+        for xb, yb in loader:
+            if i == WARMUP:
+                t0 = time.thread_time()
+            if i == WARMUP + steps:
+                return (time.thread_time() - t0) / steps * 1e3
+            loss = F.cross_entropy(net(xb), yb)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            i += 1
+
+
+def bare(x, y, bs: int, steps: int, manual: bool) -> float:
+    timer = Timer(steps)
+    trainer = L.Trainer(max_steps=WARMUP + steps + 1, callbacks=[timer], logger=False,
+                        enable_checkpointing=False, enable_progress_bar=False,
+                        enable_model_summary=False, num_sanity_val_steps=0, accelerator="cpu")  # fmt: skip
+    trainer.fit(Bare(manual), train_dataloaders=TensorBatchLoader([x, y], bs, shuffle=True))
+    return (timer.t1 - timer.t0) / steps * 1e3
+
+
+def kiln(x, y, bs: int, steps: int) -> float:
+    clock, B.time.perf_counter = B.time.perf_counter, time.thread_time  # its StepTimer's clock
+    try:
+        return bs / B.bench_kiln(x, y, bs, steps, "cpu") * 1e3
+    finally:
+        B.time.perf_counter = clock
+
+
+def profile_save_ms(repeats: int = 5) -> tuple[float, float]:
+    rng = np.random.default_rng(0)
+    profile = {f"f{i}": numeric_profile(rng.normal(size=196_000)) for i in range(64)}
+    best = []
+    for obj in (profile, pack(profile)):
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            torch.save(obj, io.BytesIO())
+            times.append(time.perf_counter() - t0)
+        best.append(min(times) * 1e3)
+    return best[0], best[1]
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--steps", type=int, default=600)
+    p.add_argument("--batch", type=int, default=256)
+    p.add_argument("--repeats", type=int, default=3)
+    a = p.parse_args()
+    torch.set_num_threads(1)
+    x, y = B.make_data()
+    runs = {
+        "hand loop": lambda: hand(x, y, a.batch, a.steps),
+        "Lightning, automatic optimisation": lambda: bare(x, y, a.batch, a.steps, False),
+        "Lightning, manual optimisation": lambda: bare(x, y, a.batch, a.steps, True),
+        "kiln (bench_train's full stack)": lambda: kiln(x, y, a.batch, a.steps),
+    }
+    best = {k: float("inf") for k in runs}
+    for _ in range(a.repeats):  # interleaved; the best of each
+        for name, run in runs.items():
+            best[name] = min(best[name], run())
+    print(f"\nbatch {a.batch}, 1 thread, {a.steps} steps, torch {torch.__version__}")
+    print("| run | main-thread CPU ms / step |\n|---|---:|")
+    for name, ms in best.items():
+        print(f"| {name} | {ms:.3f} |")
+    lists, packed = profile_save_ms()
+    print(f"\ntorch.save of a 64-feature profile: lists {lists:.1f} ms, packed {packed:.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
