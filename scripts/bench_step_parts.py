@@ -3,6 +3,7 @@
 (1) hand: a plain PyTorch loop over kiln's TensorBatchLoader; (2) lightning-auto and
 (3) lightning-manual: the same network in a bare LightningModule (no callbacks, no logger),
 with automatic and with manual optimisation; (4) kiln: scripts/bench_train.py's full stack.
+All four step a fused AdamW (kiln's choice on CPU), so the differences are the loops' own.
 CPU time of the main thread (``time.thread_time``) resists the other jobs on a shared machine
 better than wall time. Then (5) the ``torch.save`` time of a 64-feature drift profile as
 plain lists and as ``kiln.monitoring.profile.pack`` stores it in checkpoints.
@@ -59,12 +60,12 @@ class Bare(L.LightningModule):
         return loss
 
     def configure_optimizers(self):
-        return torch.optim.AdamW(self.parameters(), lr=1e-3)
+        return torch.optim.AdamW(self.parameters(), lr=1e-3, fused=True)
 
 
 def hand(x, y, bs: int, steps: int) -> float:
     net = B.make_net()
-    opt = torch.optim.AdamW(net.parameters(), lr=1e-3)
+    opt = torch.optim.AdamW(net.parameters(), lr=1e-3, fused=True)
     loader, i = TensorBatchLoader([x, y], bs, shuffle=True), 0
     while True:
         for xb, yb in loader:

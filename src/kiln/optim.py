@@ -45,13 +45,22 @@ def scheduler_steps(fn, total: int) -> int:
     return total
 
 
+FUSED_DEVICES = ("cuda", "cpu")  # torch >= 2.4 has fused AdamW, Adam and SGD on both
+
+
 def fused_kwargs(factory, device: torch.device) -> dict:
-    """``{"fused": True}`` on CUDA for optimizers that take it (AdamW, Adam, SGD), unless the
-    config sets ``fused`` itself: one kernel per step instead of one per parameter group."""
+    """``{"fused": True}`` on CUDA and CPU for optimizers that take it (AdamW, Adam, SGD),
+    unless the config sets ``fused`` or ``foreach`` itself: one kernel per parameter instead of some ten
+    element-wise ops (on CPU each op's dispatch costs more than the arithmetic on a small
+    network: docs/benchmarks.md). Results differ from the default kernel by rounding only."""
     fn = factory.func if isinstance(factory, functools.partial) else factory
     given = getattr(factory, "keywords", {}) or {}
     try:
         takes = "fused" in inspect.signature(fn).parameters
     except (TypeError, ValueError):
         return {}
-    return {"fused": True} if device.type == "cuda" and takes and "fused" not in given else {}
+    return (
+        {"fused": True}
+        if device.type in FUSED_DEVICES and takes and not {"fused", "foreach"} & set(given)
+        else {}
+    )

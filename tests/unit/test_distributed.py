@@ -98,11 +98,13 @@ def test_a_multirun_scratch_tree_is_removed(clean_env, tmp_path):
     assert kept.is_dir()
 
 
-def test_fused_optimizer_only_on_cuda_and_never_over_the_config():
+def test_fused_optimizer_on_cuda_and_cpu_and_never_over_the_config():
     adamw = functools.partial(torch.optim.AdamW, lr=1e-3)
     assert fused_kwargs(adamw, torch.device("cuda")) == {"fused": True}
-    assert fused_kwargs(adamw, torch.device("cpu")) == {}
+    assert fused_kwargs(adamw, torch.device("cpu")) == {"fused": True}
+    assert fused_kwargs(adamw, torch.device("meta")) == {}
     assert fused_kwargs(functools.partial(adamw, fused=False), torch.device("cuda")) == {}
+    assert fused_kwargs(functools.partial(adamw, foreach=True), torch.device("cpu")) == {}
     assert fused_kwargs(functools.partial(torch.optim.LBFGS), torch.device("cuda")) == {}
 
 
