@@ -50,9 +50,9 @@ FUSED_DEVICES = ("cuda", "cpu")  # torch >= 2.4 has fused AdamW, Adam and SGD on
 
 def fused_kwargs(factory, device: torch.device) -> dict:
     """``{"fused": True}`` on CUDA and CPU for optimizers that take it (AdamW, Adam, SGD),
-    unless the config sets ``fused`` or ``foreach`` itself: one kernel per parameter instead of some ten
-    element-wise ops (on CPU each op's dispatch costs more than the arithmetic on a small
-    network: docs/benchmarks.md). Results differ from the default kernel by rounding only."""
+    unless the config sets ``fused`` or ``foreach`` itself: one kernel per parameter instead
+    of some ten element-wise ops (on CPU each op's dispatch costs more than the arithmetic on
+    a small network: docs/benchmarks.md). Results differ from the default by rounding only."""
     fn = factory.func if isinstance(factory, functools.partial) else factory
     given = getattr(factory, "keywords", {}) or {}
     try:
