@@ -196,5 +196,7 @@ def test_bad_accumulation_is_one_sentence():
     from kiln.errors import KilnError
 
     spec = InputSpec(kind="tabular", shape=(6,), task="multiclass", num_outputs=3, dataset="toy")
-    with pytest.raises(KilnError, match="accumulate_grad_batches=0 must be a whole number, at least 1"):
+    with pytest.raises(
+        KilnError, match="accumulate_grad_batches=0 must be a whole number, at least 1"
+    ):
         KilnModule(copy.deepcopy(network()), spec, optimizer=SGD, accumulate_grad_batches=0)
