@@ -7,23 +7,20 @@ Batches are (x_num float32 [N, F] with NaN, x_cat int64 [N, C], y); the preproce
 
 from __future__ import annotations
 
-import logging
-
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.model_selection import train_test_split
 
-from kiln.data import quality
-from kiln.data.base import InMemoryDataModule, infer_task
-from kiln.data.folds import fold_report, fold_test
+from kiln.data.base import InMemoryDataModule
+from kiln.data.folds import fold_report
 from kiln.data.schema import Schema
 from kiln.data.spec import InputSpec
 from kiln.data.table_io import read_table
+from kiln.data.table_report import add_report_to_tensorboard, log_report, table_report
+from kiln.data.table_split import split_table, task_and_classes
 from kiln.errors import KilnError
 from kiln.preprocessing.tabular import fit_tabular, resolve
 
-log = logging.getLogger("kiln")
 FRAMES: dict[str, pd.DataFrame] = {}  # data.path=frame:<name> after register_dataframe
 
 
@@ -67,7 +64,7 @@ class TableDataModule(InMemoryDataModule):
         self._report: dict = {}
         self._tb_written = False
 
-    # -- loading and splitting ------------------------------------------------------------
+    # -- loading --------------------------------------------------------------------------
     def _read(self, source, key: str) -> pd.DataFrame:
         if isinstance(source, str) and source.startswith("frame:"):
             if source[6:] not in FRAMES:
@@ -82,50 +79,6 @@ class TableDataModule(InMemoryDataModule):
                 f"data.target={self.target!r} is not a column of {key}; its columns are: {shown}."
             )
         return df
-
-    def _task_and_classes(self, y: pd.Series) -> tuple[str, list | None]:
-        if y.dtype.kind in "iuf" and self.task in ("auto", "regression"):
-            task = infer_task(y.to_numpy(dtype=np.float64)) if self.task == "auto" else "regression"
-        else:
-            task = "multiclass" if self.task in ("auto", "regression") else self.task
-        if task == "regression":
-            return task, None
-        classes = sorted(y.unique().tolist(), key=lambda v: (str(type(v)), v))
-        if len(classes) < 2:
-            raise KilnError(
-                f"The target {self.target!r} has a single class ({classes[0]!r}); a classifier needs at least two."
-            )
-        if task == "binary" and len(classes) != 2:
-            raise KilnError(
-                f"data.task=binary but the target {self.target!r} has {len(classes)} classes; use task=multiclass."
-            )
-        return ("binary" if len(classes) == 2 else "multiclass"), classes
-
-    def _split(self, n: int, strat: np.ndarray | None) -> dict[str, np.ndarray]:
-        idx = np.arange(n)
-        seed = self.split_seed
-
-        def stratify(ix: np.ndarray) -> np.ndarray | None:
-            return None if strat is None or np.bincount(strat[ix]).min() < 2 else strat[ix]
-
-        if self.test_path:
-            rest, test = idx, idx[:0]
-        elif self.fold:
-            rest, test = fold_test(idx, stratify(idx), *self.fold, seed)
-        else:
-            rest, test = train_test_split(
-                idx, test_size=self.test_fraction, random_state=seed, stratify=stratify(idx)
-            )
-        if self.cv_folds:  # fold cv_fold of the non-test rows validates (kiln train cv.folds)
-            train, val = fold_test(rest, stratify(rest), self.cv_folds, self.cv_fold, seed)
-        elif self.val_path:
-            train, val = rest, idx[:0]
-        else:
-            share = self.val_fraction / (1 - (0 if self.test_path else self.test_fraction))
-            train, val = train_test_split(
-                rest, test_size=share, random_state=seed, stratify=stratify(rest)
-            )
-        return {"train": np.sort(train), "val": np.sort(val), "test": np.sort(test)}
 
     # -- the pipeline -----------------------------------------------------------------------
     def _prepare(self) -> None:
@@ -142,12 +95,16 @@ class TableDataModule(InMemoryDataModule):
             schema = Schema.from_dict(self.schema_dict)
             schema.validate(df, "data.path")
         else:
-            task, classes = self._task_and_classes(df[self.target])
+            task, classes = task_and_classes(df[self.target], self.task, self.target)
             schema = Schema.infer(df, self.target, task, self.columns, self.drop)
             schema.classes = classes
         y = schema.encode_target(df[self.target])
         strat = y if schema.task != "regression" and self.stratify else None
-        rows = self._split(len(df), strat)
+        rows = split_table(
+            len(df), strat, self.split_seed, self.val_fraction, self.test_fraction, self.fold,
+            (self.cv_folds, self.cv_fold) if self.cv_folds else None,
+            bool(self.val_path), bool(self.test_path),
+        )  # fmt: skip
         # each split's rows as positions in the file (rows without a target left out)
         self.split_rows = {k: np.flatnonzero(kept)[v] for k, v in rows.items()}
         frames = {k: df.iloc[v] for k, v in rows.items()}
@@ -204,45 +161,20 @@ class TableDataModule(InMemoryDataModule):
             class_names=[str(c) for c in schema.classes] if schema.classes else None,
             extra={"inputs_per_batch": 2, "schema": schema.to_dict(), "layout": pre.layout()},
         )  # fmt: skip
-        self._report = self._build_report(df, frames, rows, enc, raw_train, out_report, dropped)
-        for line in quality.summary_lines(self._report):
-            log.info("data: %s", line)
-
-    def _build_report(self, df, frames, rows, enc, raw_train, out_report, dropped) -> dict:
-        schema = self.schema
-        split_of_row = np.empty(len(df), dtype=object)
-        for k, v in rows.items():
-            split_of_row[v] = k
-        names = [f for f, _, _ in schema.numeric_features] + schema.categorical_features
-        xs = {
-            k: np.concatenate([e[0], e[1].astype(np.float32)], 1)
-            for k, e in (("train", raw_train), ("val", enc["val"]))
-        }
-        report = {
-            "dataset": self.spec.dataset, "task": schema.task,
-            "rows": {k: len(v[2]) for k, v in enc.items()}, "rows_dropped": dropped,
-            "features": {"numeric": len(schema.numeric_features), "categorical": len(schema.categorical_features), "network_inputs": self.spec.shape[0]},
-            "dropped_columns": schema.dropped,
-            "outliers": {schema.numeric_features[j][0]: r["outliers"] for j, r in out_report.items()},
-            "target": {k: quality.target_balance(v[2], schema.task, schema.classes) for k, v in enc.items() if len(v[2])},
-            "leakage": quality.leakage(names, xs["train"], raw_train[2], xs["val"], enc["val"][2], schema.task, self.split_seed),
-            **quality.table_facts(df, [c.name for c in schema.columns], split_of_row),
-        }  # fmt: skip
+        report = table_report(
+            schema, self.spec, df, rows, enc, raw_train, out_report, dropped, self.split_seed
+        )
         if not (self.val_path or self.test_path) and self.cv_folds:
             report["cv"] = {"folds": self.cv_folds, "fold": self.cv_fold}
         report.update(fold_report(self.fold))
-        return report
+        self._report = report
+        log_report(report)
 
     # -- lifecycle ------------------------------------------------------------------------
     def setup(self, stage: str | None = None) -> None:
         super().setup(stage)
         if self.trainer is not None and not self._tb_written:
-            from lightning.pytorch.loggers import TensorBoardLogger
-
-            text = "\n".join(f"    {line}" for line in quality.summary_lines(self._report))
-            for logger in self.trainer.loggers:
-                if isinstance(logger, TensorBoardLogger):
-                    logger.experiment.add_text("data/report", text)
+            add_report_to_tensorboard(self.trainer.loggers, self._report)
             self._tb_written = True
 
     def move_to(self, device: torch.device) -> None:

@@ -1,0 +1,76 @@
+"""What a table's target asks for and where its rows go: the task and classes, and the splits.
+
+Both are settled before anything is fitted, from the target column and the split settings
+alone; they live apart from TableDataModule so the module reads as the pipeline it runs.
+The hold-out and fold primitives are kiln.data.folds'.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from kiln.data.base import infer_task
+from kiln.data.folds import fold_test
+from kiln.errors import KilnError
+
+
+def task_and_classes(y: pd.Series, task: str, target: str) -> tuple[str, list | None]:
+    """The task ``data.task`` resolves to for the target ``y``, and its sorted classes."""
+    if y.dtype.kind in "iuf" and task in ("auto", "regression"):
+        task = infer_task(y.to_numpy(dtype=np.float64)) if task == "auto" else "regression"
+    else:
+        task = "multiclass" if task in ("auto", "regression") else task
+    if task == "regression":
+        return task, None
+    classes = sorted(y.unique().tolist(), key=lambda v: (str(type(v)), v))
+    if len(classes) < 2:
+        raise KilnError(
+            f"The target {target!r} has a single class ({classes[0]!r}); a classifier needs at least two."
+        )
+    if task == "binary" and len(classes) != 2:
+        raise KilnError(
+            f"data.task=binary but the target {target!r} has {len(classes)} classes; use task=multiclass."
+        )
+    return ("binary" if len(classes) == 2 else "multiclass"), classes
+
+
+def split_table(
+    n: int,
+    strat: np.ndarray | None,
+    seed: int,
+    val_fraction: float,
+    test_fraction: float,
+    fold: tuple[int, int] | None = None,
+    cv: tuple[int, int] | None = None,
+    val_file: bool = False,
+    test_file: bool = False,
+) -> dict[str, np.ndarray]:
+    """Sorted row indices per split of a table of ``n`` rows. ``fold`` = (K, k) makes the test
+    split fold k of all rows; ``cv`` = (K, k) makes fold k of the non-test rows the validation
+    split (``kiln train cv.folds``); a split read from its own file (``val_file``,
+    ``test_file``) takes no rows here. Stratified by ``strat`` where every class has two rows."""
+    idx = np.arange(n)
+
+    def stratify(ix: np.ndarray) -> np.ndarray | None:
+        return None if strat is None or np.bincount(strat[ix]).min() < 2 else strat[ix]
+
+    if test_file:
+        rest, test = idx, idx[:0]
+    elif fold:
+        rest, test = fold_test(idx, stratify(idx), *fold, seed)
+    else:
+        rest, test = train_test_split(
+            idx, test_size=test_fraction, random_state=seed, stratify=stratify(idx)
+        )
+    if cv:
+        train, val = fold_test(rest, stratify(rest), *cv, seed)
+    elif val_file:
+        train, val = rest, idx[:0]
+    else:
+        share = val_fraction / (1 - (0 if test_file else test_fraction))
+        train, val = train_test_split(
+            rest, test_size=share, random_state=seed, stratify=stratify(rest)
+        )
+    return {"train": np.sort(train), "val": np.sort(val), "test": np.sort(test)}
