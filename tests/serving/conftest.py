@@ -15,8 +15,9 @@ import pytest
 import uvicorn
 
 import kiln.api
-from kiln.serving.app import ServeSettings, create_app
+from kiln.serving.app import create_app
 from kiln.serving.predictor import Predictor
+from kiln.serving.settings import ServeSettings
 from tests.conftest import REPO
 
 PENGUINS = REPO / "data" / "penguins.csv"

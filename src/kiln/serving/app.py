@@ -1,107 +1,30 @@
 """The HTTP app: /predict with micro-batching, /health, /ready, /metadata, /metrics, /drift, /docs.
 
 Bad input never reaches the model unchecked: every request is parsed and validated by hand
-(size, JSON, shape, each field), and each failure is a 4xx whose message names the field.
+(size, JSON, shape, each field), and each failure is a 4xx whose message names the field:
+the API key and declared size in kiln.serving.guard, the body in kiln.serving.request_body,
+each field in the predictor's schema. This module wires them to the routes.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
-import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 
-from fastapi import FastAPI, HTTPException, Request, Response
+from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from kiln.serving.batcher import MicroBatcher
 from kiln.serving.drift_window import DriftWindow
+from kiln.serving.guard import Guard
 from kiln.serving.predictor import Predictor
+from kiln.serving.request_body import http_error, read_records
 from kiln.serving.schema import InputError
+from kiln.serving.settings import ServeSettings
 from kiln.serving.telemetry import Telemetry
-
-OPEN_PATHS = {"/health", "/ready", "/docs", "/openapi.json", "/docs/oauth2-redirect"}
-KNOWN_PATHS = {"/predict", "/metadata", "/metrics", "/drift"} | OPEN_PATHS
-
-
-@dataclass
-class ServeSettings:
-    batching: bool = True
-    max_batch_size: int = 64
-    max_wait_ms: float = 2.0
-    api_key: str | None = None
-    api_key_header: str = "X-API-Key"
-    max_body_bytes: int = 1 << 20
-    max_rows: int = 1024
-    drift_window: int = 1000  # recent input rows compared with the reference (0: off)
-    drift_every: int = 100  # new rows between two drift computations
-    drift_min_rows: int = 100  # rows the window needs before drift is computed
-    drift_thresholds: dict | None = None  # kiln.monitoring.detect.DEFAULTS keys
-
-
-class Guard:
-    """ASGI middleware: API key, body size by Content-Length, request count and latency."""
-
-    def __init__(self, app, settings: ServeSettings, telemetry: Telemetry) -> None:
-        self.app, self.settings, self.telemetry = app, settings, telemetry
-        self.header = settings.api_key_header.lower().encode()
-        self.key = settings.api_key.encode() if settings.api_key else None
-
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        started = time.perf_counter()
-        path = scope["path"] if scope["path"] in KNOWN_PATHS else "other"
-        status = [500]
-
-        async def send_status(message) -> None:
-            if message["type"] == "http.response.start":
-                status[0] = message["status"]
-            await send(message)
-
-        try:
-            refusal = self._refuse(scope)
-            if refusal is not None:
-                await refusal(scope, receive, send_status)
-            else:
-                await self.app(scope, receive, send_status)
-        finally:
-            self.telemetry.requests.labels(path, str(status[0])).inc()
-            self.telemetry.latency.labels(path).observe(time.perf_counter() - started)
-
-    def _refuse(self, scope) -> JSONResponse | None:
-        headers = dict(scope["headers"])
-        if self.key is not None and scope["path"] not in OPEN_PATHS:
-            given = headers.get(self.header, b"")
-            if not hmac.compare_digest(given, self.key):
-                return JSONResponse(
-                    {
-                        "detail": f"header {self.settings.api_key_header} is missing or wrong; send the server's API key."
-                    },
-                    status_code=401,
-                )
-        length = headers.get(b"content-length")
-        if length is not None:
-            if not length.isdigit():
-                return JSONResponse(
-                    {"detail": "header content-length is not a number."}, status_code=400
-                )
-            if int(length) > self.settings.max_body_bytes:
-                return JSONResponse(
-                    {
-                        "detail": f"body: {int(length)} bytes exceed the limit of {self.settings.max_body_bytes}; send fewer records per request."
-                    },
-                    status_code=413,
-                )
-        return None
-
-
-def _bad(status: int, message: str) -> HTTPException:
-    return HTTPException(status_code=status, detail=message)
 
 
 def create_app(predictor: Predictor, settings: ServeSettings | None = None) -> FastAPI:
@@ -209,25 +132,11 @@ def create_app(predictor: Predictor, settings: ServeSettings | None = None) -> F
     )
     async def predict(request: Request) -> Response:
         """One record (a JSON object) or a list of records -> predictions (with probabilities)."""
-        payload = _parse(await _read_body(request, settings.max_body_bytes))
-        single = isinstance(payload, dict)
-        records = [payload] if single else payload
-        if not isinstance(records, list):
-            raise _bad(
-                422,
-                f"body is a JSON {type(payload).__name__}; send a record object or a list of records.",
-            )
-        if not records:
-            raise _bad(422, "body is an empty list; send at least one record.")
-        if len(records) > settings.max_rows:
-            raise _bad(
-                413,
-                f"body holds {len(records)} records, over the limit of max_rows={settings.max_rows}; split the request.",
-            )
+        records, single = await read_records(request, settings.max_body_bytes, settings.max_rows)
         try:
             inputs, missing, unknown = predictor.encode(records)
         except InputError as err:
-            raise _bad(422, str(err)) from None
+            raise http_error(422, str(err)) from None
         telemetry.observe_inputs(missing, unknown)
         if state["batcher"] is not None:
             out = await state["batcher"].submit(inputs)
@@ -241,26 +150,3 @@ def create_app(predictor: Predictor, settings: ServeSettings | None = None) -> F
 
     app.add_middleware(Guard, settings=settings, telemetry=telemetry)
     return app
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _bad(
-                413, f"body: over the limit of {limit} bytes; send fewer records per request."
-            )
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _parse(body: bytes):
-    if not body:
-        raise _bad(400, "body is empty; send a JSON record or a list of records.")
-    try:
-        return json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise _bad(400, f"body is not valid JSON ({str(err).splitlines()[0][:120]}).") from None
-    except RecursionError:
-        raise _bad(400, "body is nested too deeply; send flat JSON records.") from None

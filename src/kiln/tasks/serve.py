@@ -7,8 +7,9 @@ import logging
 from omegaconf import DictConfig, OmegaConf
 
 from kiln.errors import KilnError
-from kiln.serving.app import ServeSettings, create_app
+from kiln.serving.app import create_app
 from kiln.serving.predictor import Predictor
+from kiln.serving.settings import ServeSettings
 
 log = logging.getLogger("kiln")
 
