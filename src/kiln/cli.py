@@ -161,14 +161,18 @@ def main(argv: list[str] | None = None) -> None:
 
     register_resolvers()
 
+    from kiln.config_errors import one_line_config_errors, reported_by_hydra
+
+    @reported_by_hydra
     def task_function(cfg):
         return run_task(command, cfg)
 
     task_function.__module__ = __name__
     sys.argv = [sys.argv[0], *argv]
-    hydra.main(version_base="1.3", config_path=f"pkg://{CONFIG_MODULE}", config_name=command)(
-        task_function
-    )()
+    with one_line_config_errors(command):
+        hydra.main(version_base="1.3", config_path=f"pkg://{CONFIG_MODULE}", config_name=command)(
+            task_function
+        )()
 
 
 if __name__ == "__main__":

@@ -15,13 +15,31 @@ def _assert_clean_failure(proc, *needles):
         assert needle in proc.stderr, proc.stderr[-2000:]
 
 
+def _one_line(proc) -> str:
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, proc.stderr[-2000:]
+    return lines[0]
+
+
 def test_unknown_config_key(runs):
-    _assert_clean_failure(cli("train", "optimizr.lr=1", runs=runs), "optimizr", "+optimizr")
+    proc = cli("train", "optimizr.lr=1", runs=runs)
+    _assert_clean_failure(proc, "kiln train: error: optimizr.lr is not a key", "+optimizr.lr=1")
+    assert proc.returncode == 2 and "HYDRA_FULL_ERROR" not in _one_line(proc)
     assert not (runs / "train").exists() or not any((runs / "train").iterdir())
 
 
 def test_unknown_group_option(runs):
-    _assert_clean_failure(cli("train", "model=nope", runs=runs), "model/nope", "Available options")
+    proc = cli("train", "model=nope", runs=runs)
+    _assert_clean_failure(proc, "model=nope is not a config option", "mlp, resmlp")
+    assert _one_line(proc).startswith("kiln train: error:")
+
+
+def test_unparsable_override_and_hydras_own_report_on_request(runs):
+    proc = cli("train", "optimizer.lr=[", runs=runs)
+    _assert_clean_failure(proc, "an override cannot be parsed", "override_grammar")
+    _one_line(proc)
+    full = cli("train", "optimizr.lr=1", runs=runs, env={"HYDRA_FULL_ERROR": "1"})
+    assert full.returncode != 0 and "ConfigCompositionException" in full.stderr
 
 
 def test_unknown_command():
