@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import logging
 import shutil
@@ -148,6 +150,32 @@ def check_compatible(ckpt: dict, path: str, cfg_model: dict, spec: InputSpec) ->
         raise KilnError(
             f"Checkpoint {path} was trained on {old_spec['dataset']} ({old_spec['task']}, shape {tuple(old_spec['shape'])}) "
             f"but the data here is {spec.dataset} ({spec.task}, shape {tuple(spec.shape)}); use the checkpoint's data."
+        )
+
+
+RUN_LENGTH_KEYS = ("max_epochs", "max_steps", "accumulate_grad_batches")
+
+
+def check_resume_length(ckpt: dict, path: str, cfg_trainer, scheduler_fn) -> None:
+    """A schedule fitted to the run's total steps (one-cycle, warmup-cosine) cannot be resumed
+    into a run of another length: one-cycle fails past its end, cosine jumps."""
+    if scheduler_fn is None:
+        return
+    func = scheduler_fn.func if isinstance(scheduler_fn, functools.partial) else scheduler_fn
+    try:
+        spans_run = "total_steps" in inspect.signature(func).parameters
+    except (TypeError, ValueError):
+        return
+    if not spans_run:
+        return
+    old = ((ckpt["kiln"].get("config") or {}).get("trainer")) or {}
+    changed = [k for k in RUN_LENGTH_KEYS if old.get(k) != cfg_trainer.get(k)]
+    if changed:
+        was = " ".join(f"trainer.{k}={old.get(k)}" for k in changed)
+        raise KilnError(
+            f"Checkpoint {path} was trained with {was} and its {func.__name__} schedule spans "
+            f"that run; resume with {was}, or warm-start a longer run with "
+            f"kiln retrain ckpt_path={path} trainer.max_epochs=<n>."
         )
 
 

@@ -18,6 +18,7 @@ from kiln.tasks.common import (
     build_module,
     build_trainer,
     check_compatible,
+    check_resume_length,
     load_checkpoint,
     prepare_resume,
     print_metrics,
@@ -57,6 +58,9 @@ def run(cfg: DictConfig) -> dict[str, float]:
     if cfg.get("ckpt_path"):
         ckpt = load_checkpoint(cfg.ckpt_path)
         check_compatible(ckpt, cfg.ckpt_path, plain["model"], dm.spec)
+        check_resume_length(
+            ckpt, cfg.ckpt_path, cfg.trainer, (module.scheduler_cfg or {}).get("fn")
+        )
     trainer = build_trainer(cfg, output_dir)
     if cfg.get("ckpt_path"):
         # rank 0 writes checkpoints, so it alone needs the callbacks' state moved to this run
