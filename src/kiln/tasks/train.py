@@ -12,7 +12,7 @@ from omegaconf import DictConfig, OmegaConf
 from kiln import distributed
 from kiln.config import flatten, print_config, to_plain
 from kiln.errors import KilnError
-from kiln.metrics import to_python
+from kiln.metrics import check_monitor, to_python
 from kiln.tasks.common import (
     build_datamodule,
     build_module,
@@ -52,6 +52,7 @@ def run(cfg: DictConfig) -> dict[str, float]:
     L.seed_everything(int(cfg.seed), workers=True, verbose=False)
 
     dm = build_datamodule(cfg.data)
+    check_monitor(cfg.monitor, dm.spec.task)
     plain = to_plain(cfg)
     module = build_module(cfg, dm, run_config=plain)
     resume_from = None
