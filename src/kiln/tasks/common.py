@@ -19,6 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 from kiln import lean_hooks
 from kiln.callbacks import PlainProgress
 from kiln.data.spec import InputSpec
+from kiln.data.table_io import MissingTableError
 from kiln.errors import KilnError
 from kiln.models import build_network
 from kiln.module import KilnModule
@@ -46,6 +47,34 @@ def build_datamodule(data_cfg: DictConfig):
     dm = build(data_cfg, "data")
     dm.setup("fit")
     return dm
+
+
+def checkpoint_config(ckpt: dict, data: DictConfig | None = None) -> DictConfig:
+    """The checkpoint's training config, its data either the checkpoint's own (with its fitted
+    schema for tables; ``+data.path=...`` and other partial keys move it), or ``data=<name>``."""
+    train_cfg = OmegaConf.create(ckpt["kiln"]["config"])
+    if data is not None and "_target_" in data:
+        train_cfg.data = data
+        return train_cfg
+    if data is not None:
+        train_cfg.data = OmegaConf.merge(train_cfg.data, data)
+        if "name" in train_cfg.data and train_cfg.data.name is None:  # not the new file's name
+            train_cfg.data.name = ckpt["kiln"]["spec"]["dataset"]
+    if ckpt["kiln"].get("schema") is not None:  # a table: reuse the fitted schema as is
+        train_cfg.data.schema = ckpt["kiln"]["schema"]
+    return train_cfg
+
+
+def build_checkpoint_datamodule(data_cfg: DictConfig, command: str):
+    """build_datamodule for a checkpoint's data: a table file not found from here (a relative
+    path, another machine) names the +data.path=... that points the command at it."""
+    try:
+        return build_datamodule(data_cfg)
+    except MissingTableError as err:
+        raise KilnError(
+            f"{err.key}={err.path} (from the checkpoint's config) is not found from {Path.cwd()}; "
+            f"pass the file with kiln {command} ... +{err.key}=<path>."
+        ) from None
 
 
 def build_module(cfg: DictConfig, dm, run_config: dict | None = None) -> KilnModule:
