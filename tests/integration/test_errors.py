@@ -90,3 +90,11 @@ def test_monitor_mode_against_the_metric(runs):
                           "monitor.mode=min for loss, mae, rmse")  # fmt: skip
     with pytest.raises(KilnError, match="set monitor.mode=max"):
         train(runs, "experiment=wine_mlp", "monitor.mode=min", "debug=fast")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is visible here")
+def test_gpu_trainers_without_a_gpu(runs):
+    """trainer=ddp was told it had asked for trainer=gpu."""
+    for choice in ("gpu", "ddp"):
+        proc = cli("train", f"trainer={choice}", "debug=fast", "print_config=false", runs=runs)
+        _assert_clean_failure(proc, "trainer.accelerator=gpu", "none is visible", "trainer=ddp_cpu")

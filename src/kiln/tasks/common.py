@@ -121,7 +121,9 @@ def build_trainer(cfg: DictConfig, output_dir: Path, with_loggers: bool = True) 
     callbacks.append(Throughput())  # samples/s and peak GPU memory for metrics.json
     if trainer_cfg.get("accelerator") in ("gpu", "cuda") and not torch.cuda.is_available():
         raise KilnError(
-            "trainer=gpu asks for a CUDA GPU and none is visible; use trainer=default on this machine."
+            f"trainer.accelerator={trainer_cfg['accelerator']} (trainer=gpu, trainer=ddp) asks for a "
+            "CUDA GPU and none is visible; use trainer=default, or trainer=ddp_cpu for several "
+            "processes, on this machine."
         )
     if torch.cuda.is_available():  # TF32 on Ampere+; on a CPU it could only switch oneDNN paths
         torch.set_float32_matmul_precision(str(cfg.get("matmul_precision", "high")))
