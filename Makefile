@@ -42,7 +42,7 @@ format: $(STAMP)  ## ruff format + import sorting
 	$(BIN)/ruff check --fix src tests scripts
 	$(BIN)/ruff format src tests scripts
 
-tensorboard: $(STAMP)  ## serve the runs folder (or ARGS=runs/sweep/<name>) on 127.0.0.1:$(PORT)
+tensorboard: $(STAMP)  ## serve the runs folder (or ARGS=runs/sweep/<name>) on 127.0.0.1, PORT=6006
 	$(BIN)/kiln tensorboard $(ARGS) port=$(PORT)
 
 bench: $(STAMP)  ## the training-loop benchmark (kiln vs hand-written loops)

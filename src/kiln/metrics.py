@@ -6,6 +6,11 @@ import torch
 from torchmetrics import MeanAbsoluteError, MeanSquaredError, MetricCollection, R2Score
 from torchmetrics.classification import AUROC, Accuracy, F1Score
 
+from kiln.errors import KilnError
+
+# the way each logged metric improves; a monitor.mode against it would keep the worst checkpoint
+BETTER = {"loss": "min", "mae": "min", "rmse": "min", "acc": "max", "f1": "max", "auroc": "max", "r2": "max"}  # fmt: skip
+
 
 def task_metrics(task: str, num_classes: int, ranking: bool = True) -> MetricCollection:
     """acc, f1 (macro) and auroc for classification; mae, rmse and r2 for regression.
@@ -33,3 +38,22 @@ def task_metrics(task: str, num_classes: int, ranking: bool = True) -> MetricCol
 def to_python(metrics: dict) -> dict[str, float]:
     """Tensors and numpy scalars to plain floats, for JSON and printing."""
     return {k: float(v.item() if isinstance(v, torch.Tensor) else v) for k, v in metrics.items()}
+
+
+def check_monitor(monitor, task: str) -> None:
+    """monitor.metric must be a validation metric of the task, and monitor.mode its direction."""
+    metric, mode = monitor.get("metric"), monitor.get("mode")
+    logged = ["val/loss", *(f"val/{k}" for k in task_metrics(task, 2).keys())]
+    if metric not in logged:
+        lower = [m.split("/")[1] for m in logged if BETTER[m.split("/")[1]] == "min"]
+        hint = f" (monitor.mode=min for {', '.join(lower)})"
+        raise KilnError(
+            f"monitor.metric={metric!r} is not logged in validation for a {task} task; "
+            f"use one of {', '.join(logged)}{hint}."
+        )
+    expected = BETTER[metric.split("/")[1]]
+    if mode != expected:
+        raise KilnError(
+            f"monitor.metric={metric} improves as it gets {'smaller' if expected == 'min' else 'larger'} "
+            f"but monitor.mode={mode}; set monitor.mode={expected}."
+        )

@@ -96,3 +96,23 @@ def test_file_that_is_not_a_checkpoint(runs, tmp_path):
     plain = tmp_path / "plain.ckpt"
     torch.save({"weights": torch.zeros(2)}, plain)
     _assert_clean_failure(cli("eval", f"ckpt_path={plain}", runs=runs), "is not a kiln checkpoint")
+
+
+def test_monitor_mode_against_the_metric(runs):
+    """val/rmse with mode=max used to train silently and keep the worst checkpoint."""
+    proc = cli("train", "experiment=diabetes_mlp", "monitor.mode=max", "debug=fast", runs=runs)
+    _assert_clean_failure(proc, "monitor.metric=val/rmse improves as it gets smaller",
+                          "set monitor.mode=min")  # fmt: skip
+    proc = cli("train", "data=diabetes", "model=mlp", "debug=fast", runs=runs)
+    _assert_clean_failure(proc, "monitor.metric='val/acc' is not logged", "val/rmse",
+                          "monitor.mode=min for loss, mae, rmse")  # fmt: skip
+    with pytest.raises(KilnError, match="set monitor.mode=max"):
+        train(runs, "experiment=wine_mlp", "monitor.mode=min", "debug=fast")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is visible here")
+def test_gpu_trainers_without_a_gpu(runs):
+    """trainer=ddp was told it had asked for trainer=gpu."""
+    for choice in ("gpu", "ddp"):
+        proc = cli("train", f"trainer={choice}", "debug=fast", "print_config=false", runs=runs)
+        _assert_clean_failure(proc, "trainer.accelerator=gpu", "none is visible", "trainer=ddp_cpu")

@@ -4,7 +4,7 @@ import json
 
 import torch
 
-from tests.conftest import run_dir, train
+from tests.conftest import cli, run_dir, train
 
 COMMON = [
     "experiment=wine_mlp",
@@ -37,3 +37,20 @@ def test_resume_reproduces_weights_and_metrics(runs):
     # the resumed run wrote to a new directory; the stopped run's files are untouched
     assert run_dir(resumed) != run_dir(stopped)
     assert json.loads((run_dir(stopped) / "metrics.json").read_text())["epochs"] == 3
+
+
+def test_resume_into_a_longer_run(runs):
+    """One-cycle's total steps are fixed by the first run: a longer resume is refused in one
+    sentence (it used to end in a traceback one step past the end); an epoch schedule extends."""
+    fast = ["experiment=wine_mlp", "debug=fast", "~callbacks.early_stopping"]
+    onecycle = train(runs, *fast, "scheduler=onecycle")
+    last = run_dir(onecycle) / "checkpoints" / "last.ckpt"
+    proc = cli("train", *fast, "scheduler=onecycle", f"ckpt_path={last}", "trainer.max_epochs=2",
+               "print_config=false", runs=runs)  # fmt: skip
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr + proc.stdout
+    assert "trained with trainer.max_epochs=1" in proc.stderr
+    assert "kiln retrain" in proc.stderr
+    step = train(runs, *fast, "scheduler=step")
+    last = run_dir(step) / "checkpoints" / "last.ckpt"
+    longer = train(runs, *fast, "scheduler=step", f"ckpt_path={last}", "trainer.max_epochs=2")
+    assert longer["epochs"] == 2

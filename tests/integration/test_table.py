@@ -9,7 +9,7 @@ import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from kiln.data.table import TableDataModule, register_dataframe
-from tests.conftest import REPO, run_dir, train
+from tests.conftest import REPO, cli, run_dir, train
 
 PENGUINS = REPO / "data" / "penguins.csv"
 
@@ -110,3 +110,23 @@ def test_cross_validation_reports_mean_and_std(runs):
         result["metrics"]["val/f1_best"]["mean"]
     )
     assert sorted(p.name for p in out.glob("fold_*")) == ["fold_0", "fold_1", "fold_2"]
+
+
+def test_eval_and_export_of_a_moved_table(runs, tmp_path):
+    """A checkpoint's data file that moved (or a relative path from another directory): one
+    sentence naming +data.path=..., which then points eval and export at it (it used to end
+    in a traceback)."""
+    first = tmp_path / "first.csv"
+    first.write_bytes(PENGUINS.read_bytes())
+    result = train(runs, "experiment=penguins_species", f"data.path={first}", "debug=fast")
+    best = run_dir(result) / "checkpoints" / "best.ckpt"
+    moved = first.rename(tmp_path / "moved.csv")
+    proc = cli("eval", f"ckpt_path={best}", runs=runs)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr + proc.stdout
+    assert f"data.path={first} (from the checkpoint's config) is not found" in proc.stderr
+    assert "+data.path=<path>" in proc.stderr
+    evaluated = train(runs, f"ckpt_path={best}", f"+data.path={moved}", command="eval")
+    assert evaluated["test/acc"] == pytest.approx(result["test/acc"], abs=1e-6)
+    out = tmp_path / "artifact"
+    train(runs, f"ckpt_path={best}", f"out={out}", f"+data.path={moved}", command="export")
+    assert (out / "model.onnx").is_file()

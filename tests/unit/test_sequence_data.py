@@ -88,3 +88,20 @@ def test_token_module_pads_fits_vocabulary_on_train_and_counts(tmp_path):
     assert counts.spec.kind == "tabular" and counts.spec.shape == (len(vocab) + 1,)
     raw = counts.preprocessor[0](counts.splits["train"][:2])
     torch.testing.assert_close(raw.sum(1), torch.ones(len(raw)))
+
+
+def test_token_csv_with_class_names(tmp_path):
+    """Labels such as spam/ham were taken for a regression target and refused."""
+    texts = ["win money now", "see you at noon", "free prize", "lunch at one", "x"] * 12
+    labels = ["spam", "ham", "spam", "ham", "other"] * 12
+    pd.DataFrame({"text": texts, "label": labels}).to_csv(tmp_path / "t.csv", index=False)
+    dm = TokenDataModule(source="csv", path=str(tmp_path / "t.csv"), split_seed=0)
+    dm.setup("fit")
+    assert dm.spec.task == "multiclass" and dm.spec.class_names == ["ham", "other", "spam"]
+    two = tmp_path / "two.csv"
+    pd.DataFrame({"text": texts[:40], "label": labels[:40]}).query("label != 'other'").to_csv(
+        two, index=False
+    )
+    binary = TokenDataModule(source="csv", path=str(two), split_seed=0)
+    binary.setup("fit")
+    assert binary.spec.task == "binary" and binary.spec.class_names == ["ham", "spam"]

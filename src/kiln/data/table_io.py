@@ -9,6 +9,15 @@ import pandas as pd
 
 from kiln.errors import KilnError
 
+
+class MissingTableError(KilnError):
+    """A table file that is not there: ``key`` (data.path, ...) and the ``path`` given."""
+
+    def __init__(self, key: str, path: Path):
+        super().__init__(f"{key}={path} does not exist; pass the path of a .csv or .parquet file.")
+        self.key, self.path = key, path
+
+
 SKLEARN_TABLES = ("wine", "breast_cancer", "diabetes", "iris", "digits")
 
 
@@ -38,7 +47,7 @@ def _read_file(path: Path, key: str) -> pd.DataFrame:
     if not path.is_file() and not path.is_absolute() and shipped.is_file():
         path = shipped
     if not path.is_file():
-        raise KilnError(f"{key}={path} does not exist; pass the path of a .csv or .parquet file.")
+        raise MissingTableError(key, path)
     suffix = path.suffix.lower()
     try:
         if suffix in (".parquet", ".pq"):

@@ -72,7 +72,17 @@ class TokenDataModule(SequenceDataModule):
 
     def _prepare(self) -> None:
         texts, raw_y = self.load_strings()
-        task = infer_task(raw_y) if self.task == "auto" else self.task
+        if self.task != "auto":
+            task = self.task
+        elif raw_y.dtype.kind in "iufb":
+            task = infer_task(raw_y)
+        else:  # class names such as spam / ham
+            task = "binary" if len(np.unique(raw_y)) == 2 else "multiclass"
+        if task not in ("binary", "multiclass") and self.task == "auto":
+            raise KilnError(
+                f"data.target_column={self.target_column!r} holds {len(np.unique(raw_y))} distinct "
+                "numbers, which reads as regression; token data is classified: give class labels."
+            )
         if task not in ("binary", "multiclass"):
             raise KilnError(
                 f"Token data is classified; data.task={task} is not supported, use auto."

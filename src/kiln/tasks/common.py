@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import logging
 import shutil
@@ -17,6 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 from kiln import lean_hooks
 from kiln.callbacks import PlainProgress
 from kiln.data.spec import InputSpec
+from kiln.data.table_io import MissingTableError
 from kiln.errors import KilnError
 from kiln.models import build_network
 from kiln.module import KilnModule
@@ -44,6 +47,34 @@ def build_datamodule(data_cfg: DictConfig):
     dm = build(data_cfg, "data")
     dm.setup("fit")
     return dm
+
+
+def checkpoint_config(ckpt: dict, data: DictConfig | None = None) -> DictConfig:
+    """The checkpoint's training config, its data either the checkpoint's own (with its fitted
+    schema for tables; ``+data.path=...`` and other partial keys move it), or ``data=<name>``."""
+    train_cfg = OmegaConf.create(ckpt["kiln"]["config"])
+    if data is not None and "_target_" in data:
+        train_cfg.data = data
+        return train_cfg
+    if data is not None:
+        train_cfg.data = OmegaConf.merge(train_cfg.data, data)
+        if "name" in train_cfg.data and train_cfg.data.name is None:  # not the new file's name
+            train_cfg.data.name = ckpt["kiln"]["spec"]["dataset"]
+    if ckpt["kiln"].get("schema") is not None:  # a table: reuse the fitted schema as is
+        train_cfg.data.schema = ckpt["kiln"]["schema"]
+    return train_cfg
+
+
+def build_checkpoint_datamodule(data_cfg: DictConfig, command: str):
+    """build_datamodule for a checkpoint's data: a table file not found from here (a relative
+    path, another machine) names the +data.path=... that points the command at it."""
+    try:
+        return build_datamodule(data_cfg)
+    except MissingTableError as err:
+        raise KilnError(
+            f"{err.key}={err.path} (from the checkpoint's config) is not found from {Path.cwd()}; "
+            f"pass the file with kiln {command} ... +{err.key}=<path>."
+        ) from None
 
 
 def build_module(cfg: DictConfig, dm, run_config: dict | None = None) -> KilnModule:
@@ -90,7 +121,9 @@ def build_trainer(cfg: DictConfig, output_dir: Path, with_loggers: bool = True) 
     callbacks.append(Throughput())  # samples/s and peak GPU memory for metrics.json
     if trainer_cfg.get("accelerator") in ("gpu", "cuda") and not torch.cuda.is_available():
         raise KilnError(
-            "trainer=gpu asks for a CUDA GPU and none is visible; use trainer=default on this machine."
+            f"trainer.accelerator={trainer_cfg['accelerator']} (trainer=gpu, trainer=ddp) asks for a "
+            "CUDA GPU and none is visible; use trainer=default, or trainer=ddp_cpu for several "
+            "processes, on this machine."
         )
     if torch.cuda.is_available():  # TF32 on Ampere+; on a CPU it could only switch oneDNN paths
         torch.set_float32_matmul_precision(str(cfg.get("matmul_precision", "high")))
@@ -148,6 +181,32 @@ def check_compatible(ckpt: dict, path: str, cfg_model: dict, spec: InputSpec) ->
         raise KilnError(
             f"Checkpoint {path} was trained on {old_spec['dataset']} ({old_spec['task']}, shape {tuple(old_spec['shape'])}) "
             f"but the data here is {spec.dataset} ({spec.task}, shape {tuple(spec.shape)}); use the checkpoint's data."
+        )
+
+
+RUN_LENGTH_KEYS = ("max_epochs", "max_steps", "accumulate_grad_batches")
+
+
+def check_resume_length(ckpt: dict, path: str, cfg_trainer, scheduler_fn) -> None:
+    """A schedule fitted to the run's total steps (one-cycle, warmup-cosine) cannot be resumed
+    into a run of another length: one-cycle fails past its end, cosine jumps."""
+    if scheduler_fn is None:
+        return
+    func = scheduler_fn.func if isinstance(scheduler_fn, functools.partial) else scheduler_fn
+    try:
+        spans_run = "total_steps" in inspect.signature(func).parameters
+    except (TypeError, ValueError):
+        return
+    if not spans_run:
+        return
+    old = ((ckpt["kiln"].get("config") or {}).get("trainer")) or {}
+    changed = [k for k in RUN_LENGTH_KEYS if old.get(k) != cfg_trainer.get(k)]
+    if changed:
+        was = " ".join(f"trainer.{k}={old.get(k)}" for k in changed)
+        raise KilnError(
+            f"Checkpoint {path} was trained with {was} and its {func.__name__} schedule spans "
+            f"that run; resume with {was}, or warm-start a longer run with "
+            f"kiln retrain ckpt_path={path} trainer.max_epochs=<n>."
         )
 
 

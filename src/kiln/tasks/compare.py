@@ -17,7 +17,7 @@ from kiln import baselines
 from kiln.config import to_plain
 from kiln.errors import KilnError
 from kiln.leaderboard import summarise, write_leaderboard
-from kiln.metrics import to_python
+from kiln.metrics import check_monitor, to_python
 from kiln.models import REGISTRY
 from kiln.tasks.common import build_datamodule, build_module, build_trainer
 
@@ -78,6 +78,8 @@ def run(cfg: DictConfig) -> dict:
         seed = int(fold_cfg.seed)
         L.seed_everything(seed, verbose=False)
         dm = build_datamodule(fold_cfg.data)
+        if fold == 0:
+            check_monitor(cfg.monitor, dm.spec.task)  # it ranks the leaderboard too
         for name in names:
             if name == "baselines":
                 for base_name, est in baselines.candidates(dm.spec.task, seed).items():

@@ -10,10 +10,11 @@ from omegaconf import DictConfig, OmegaConf
 
 from kiln.metrics import to_python
 from kiln.tasks.common import (
-    build_datamodule,
+    build_checkpoint_datamodule,
     build_module,
     build_trainer,
     check_compatible,
+    checkpoint_config,
     load_checkpoint,
     print_metrics,
     write_json,
@@ -25,18 +26,14 @@ log = logging.getLogger("kiln")
 def run(cfg: DictConfig) -> dict[str, float]:
     """Rebuild data, preprocessing and network from the checkpoint's own config, load its
     weights and fitted statistics, and run the test split. ``data=...`` evaluates on other
-    data of the same shape and task."""
+    data of the same shape and task; ``+data.path=...`` the checkpoint's data file, moved."""
     ckpt = load_checkpoint(cfg.ckpt_path)
-    train_cfg = OmegaConf.create(ckpt["kiln"]["config"])
-    if cfg.get("data") is not None:
-        train_cfg.data = cfg.data
-    elif ckpt["kiln"].get("schema") is not None:  # a table: reuse the fitted schema as is
-        train_cfg.data.schema = ckpt["kiln"]["schema"]
+    train_cfg = checkpoint_config(ckpt, cfg.get("data"))
     output_dir = Path(cfg.paths.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     L.seed_everything(int(train_cfg.get("seed", 0)), verbose=False)
 
-    dm = build_datamodule(train_cfg.data)
+    dm = build_checkpoint_datamodule(train_cfg.data, "eval")
     check_compatible(ckpt, cfg.ckpt_path, OmegaConf.to_container(train_cfg.model), dm.spec)
     train_cfg.trainer = cfg.trainer
     train_cfg.callbacks = cfg.get("callbacks") or {}

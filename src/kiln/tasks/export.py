@@ -10,13 +10,18 @@ from pathlib import Path
 import lightning as L
 import numpy as np
 import torch
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from kiln.errors import KilnError
 from kiln.serving import export as ex
 from kiln.serving.artifact import FORMAT_VERSION, ONNX, WEIGHTS, finalize
 from kiln.serving.predictor import Predictor
-from kiln.tasks.common import build_datamodule, build_module, load_checkpoint
+from kiln.tasks.common import (
+    build_checkpoint_datamodule,
+    build_module,
+    checkpoint_config,
+    load_checkpoint,
+)
 
 log = logging.getLogger("kiln")
 
@@ -32,11 +37,9 @@ def run(cfg: DictConfig) -> dict:
         raise KilnError(
             f"{out} already exists and kiln never overwrites it; pass out=<a new directory>."
         )
-    train_cfg = OmegaConf.create(ckpt["kiln"]["config"])
-    if ckpt["kiln"].get("schema") is not None:  # a table: reuse the fitted schema as is
-        train_cfg.data.schema = ckpt["kiln"]["schema"]
+    train_cfg = checkpoint_config(ckpt, cfg.get("data"))
     L.seed_everything(int(train_cfg.get("seed", 0)), verbose=False)
-    dm = build_datamodule(train_cfg.data)
+    dm = build_checkpoint_datamodule(train_cfg.data, "export")
     module = build_module(train_cfg, dm, run_config=ckpt["kiln"]["config"])
     module.load_state_dict(ckpt["state_dict"], strict=True)
     pipeline = ex.ExportPipeline(module).eval()

@@ -12,12 +12,13 @@ from omegaconf import DictConfig, OmegaConf
 from kiln import distributed
 from kiln.config import flatten, print_config, to_plain
 from kiln.errors import KilnError
-from kiln.metrics import to_python
+from kiln.metrics import check_monitor, to_python
 from kiln.tasks.common import (
     build_datamodule,
     build_module,
     build_trainer,
     check_compatible,
+    check_resume_length,
     load_checkpoint,
     prepare_resume,
     print_metrics,
@@ -51,12 +52,16 @@ def run(cfg: DictConfig) -> dict[str, float]:
     L.seed_everything(int(cfg.seed), workers=True, verbose=False)
 
     dm = build_datamodule(cfg.data)
+    check_monitor(cfg.monitor, dm.spec.task)
     plain = to_plain(cfg)
     module = build_module(cfg, dm, run_config=plain)
     resume_from = None
     if cfg.get("ckpt_path"):
         ckpt = load_checkpoint(cfg.ckpt_path)
         check_compatible(ckpt, cfg.ckpt_path, plain["model"], dm.spec)
+        check_resume_length(
+            ckpt, cfg.ckpt_path, cfg.trainer, (module.scheduler_cfg or {}).get("fn")
+        )
     trainer = build_trainer(cfg, output_dir)
     if cfg.get("ckpt_path"):
         # rank 0 writes checkpoints, so it alone needs the callbacks' state moved to this run
