@@ -1,0 +1,43 @@
+"""A numeric key given text or an impossible number: one sentence naming the key, exit 2."""
+
+import pytest
+
+from tests.conftest import cli
+
+
+@pytest.mark.parametrize(
+    "command, override, words",
+    [
+        ("train", "optimizer.lr=abc", "optimizer.lr='abc' is not a number"),
+        ("train", "data.batch_size=0", "data.batch_size=0 must be at least 1"),
+        ("train", "trainer.max_epochs=abc", "trainer.max_epochs='abc' is not an integer"),
+        ("train", "seed=abc", "seed='abc' is not an integer"),
+        ("train", "model.dropout=2", "model.dropout=2 must be at least 0 and below 1"),
+        ("compare", "cv.folds=abc", "cv.folds='abc' is not an integer"),
+        ("sweep", "sweep.n_trials=abc", "sweep.n_trials='abc' is not an integer"),
+        ("retrain", "optimizer.lr=abc", "optimizer.lr='abc' is not a number"),
+        ("export", "tolerance=abc", "tolerance='abc' is not a number"),
+        ("predict", "chunk_rows=abc", "chunk_rows='abc' is not an integer"),
+        ("serve", "port=99999", "port=99999 must be between 0 and 65535"),
+        ("tensorboard", "port=abc", "port='abc' is not an integer"),
+        ("drift", "thresholds.ks_pvalue=abc", "thresholds.ks_pvalue='abc' is not a number"),
+        ("drift", "+thresholds.wasserstien=0.2", "thresholds.wasserstien is not a drift threshold"),
+    ],
+)
+def test_a_bad_number_is_named_before_anything_runs(command, override, words, runs, tmp_path):
+    needed = {
+        "train": ["experiment=wine_mlp"],
+        "compare": ["models=[mlp]"],
+        "sweep": [f"sweep.storage=sqlite:///{tmp_path}/s.db"],
+        "retrain": ["ckpt_path=x.ckpt"],
+        "export": ["ckpt_path=x.ckpt"],
+        "predict": ["artifact=a", "input=b.csv", "output=c.csv"],
+        "serve": ["artifact=a"],
+        "tensorboard": [str(tmp_path)],
+        "drift": ["artifact=a", "input=b.csv"],
+    }[command]
+    proc = cli(command, *needed, override, runs=runs)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert f"kiln {command}: error: {words}" in proc.stderr, proc.stderr[-2000:]
+    assert not (tmp_path / "s.db").exists()
