@@ -29,7 +29,8 @@ def file_format(path: Path, what: str) -> str:
 
 def read_chunks(path: Path, rows: int) -> Iterator[pd.DataFrame]:
     if not path.is_file():
-        raise KilnError(f"input={path} does not exist; pass the path of a CSV or Parquet file.")
+        what = "is not a file" if path.exists() else "does not exist"
+        raise KilnError(f"input={path} {what}; pass the path of a CSV or Parquet file.")
     try:
         if file_format(path, "input") == "csv":
             yield from pd.read_csv(path, chunksize=rows)
