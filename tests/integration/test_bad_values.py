@@ -41,3 +41,14 @@ def test_a_bad_number_is_named_before_anything_runs(command, override, words, ru
     assert "Traceback" not in proc.stderr + proc.stdout
     assert f"kiln {command}: error: {words}" in proc.stderr, proc.stderr[-2000:]
     assert not (tmp_path / "s.db").exists()
+
+
+def test_a_bad_sweep_key_leaves_no_study_that_refuses_the_fixed_command(runs, tmp_path):
+    common = ["sweep=wine_mlp", f"sweep.storage=sqlite:///{tmp_path}/s.db", "sweep.n_trials=1",
+              "trainer.max_epochs=1", "sweep.plots=false", "logger=none"]  # fmt: skip
+    bad = cli("sweep", *common, "+sweep.params.optimizer.nope='interval(0.1, 0.2)'", runs=runs)
+    assert bad.returncode == 2 and "sweep.params.optimizer.nope" in bad.stderr, bad.stderr[-2000:]
+    fixed = cli("sweep", *common, "+sweep.params.optimizer.weight_decay='interval(0.0, 0.1)'",
+                runs=runs)  # fmt: skip
+    assert fixed.returncode == 0, fixed.stderr[-2000:]
+    assert "Traceback" not in bad.stderr + fixed.stderr
