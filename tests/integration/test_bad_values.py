@@ -22,6 +22,10 @@ from tests.conftest import cli
         ("tensorboard", "port=abc", "port='abc' is not an integer"),
         ("drift", "thresholds.ks_pvalue=abc", "thresholds.ks_pvalue='abc' is not a number"),
         ("drift", "+thresholds.wasserstien=0.2", "thresholds.wasserstien is not a drift threshold"),
+        ("train", "scheduler=step scheduler.fn.step_size=abc", "scheduler.fn.step_size='abc'"),
+        ("train", "optimizer.betas=abc", "Could not build the optimizer from its config"),
+        ("train", "model.hidden=abc", "Could not build model MLP from its config"),
+        ("train", "data=table data.target=y data.path={tmp}", "data.path={tmp} is not a file"),
     ],
 )
 def test_a_bad_number_is_named_before_anything_runs(command, override, words, runs, tmp_path):
@@ -36,9 +40,10 @@ def test_a_bad_number_is_named_before_anything_runs(command, override, words, ru
         "tensorboard": [str(tmp_path)],
         "drift": ["artifact=a", "input=b.csv"],
     }[command]
-    proc = cli(command, *needed, override, runs=runs)
+    proc = cli(command, *needed, *override.format(tmp=tmp_path).split(), runs=runs)
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr + proc.stdout
+    words = words.format(tmp=tmp_path)
     assert f"kiln {command}: error: {words}" in proc.stderr, proc.stderr[-2000:]
     assert not (tmp_path / "s.db").exists()
 

@@ -38,7 +38,8 @@ def _read_file(path: Path, key: str) -> pd.DataFrame:
     if not path.is_file() and not path.is_absolute() and shipped.is_file():
         path = shipped
     if not path.is_file():
-        raise KilnError(f"{key}={path} does not exist; pass the path of a .csv or .parquet file.")
+        what = "is not a file" if path.exists() else "does not exist"
+        raise KilnError(f"{key}={path} {what}; pass the path of a .csv or .parquet file.")
     suffix = path.suffix.lower()
     try:
         if suffix in (".parquet", ".pq"):
