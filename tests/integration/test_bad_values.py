@@ -23,6 +23,7 @@ from tests.conftest import cli
         ("drift", "thresholds.ks_pvalue=abc", "thresholds.ks_pvalue='abc' is not a number"),
         ("drift", "+thresholds.wasserstien=0.2", "thresholds.wasserstien is not a drift threshold"),
         ("train", "scheduler=step scheduler.fn.step_size=abc", "scheduler.fn.step_size='abc'"),
+        ("compare", "keep_checkpoints=some", "keep_checkpoints='some' is unknown; use best or all"),
         ("train", "optimizer.betas=abc", "Could not build the optimizer from its config"),
         ("train", "model.hidden=abc", "Could not build model MLP from its config"),
         ("train", "data=table data.target=y data.path={tmp}", "data.path={tmp} is not a file"),
@@ -57,3 +58,9 @@ def test_a_bad_sweep_key_leaves_no_study_that_refuses_the_fixed_command(runs, tm
                 runs=runs)  # fmt: skip
     assert fixed.returncode == 0, fixed.stderr[-2000:]
     assert "Traceback" not in bad.stderr + fixed.stderr
+
+
+def test_compare_takes_one_model_without_brackets(runs):
+    proc = cli("compare", "models=mlp", "trainer.max_epochs=1", "logger=none", runs=runs)
+    assert proc.returncode == 0, proc.stderr[-2000:]  # it read 'mlp' as the models m, l, p
+    assert len(list(runs.glob("compare/*/best_mlp.ckpt"))) == 1
