@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import cli
+from tests.conftest import cli, run_dir, train
 
 
 @pytest.mark.parametrize(
@@ -64,3 +64,12 @@ def test_compare_takes_one_model_without_brackets(runs):
     proc = cli("compare", "models=mlp", "trainer.max_epochs=1", "logger=none", runs=runs)
     assert proc.returncode == 0, proc.stderr[-2000:]  # it read 'mlp' as the models m, l, p
     assert len(list(runs.glob("compare/*/best_mlp.ckpt"))) == 1
+
+
+def test_eval_data_keys_change_the_checkpoints_own_data(runs):
+    best = run_dir(train(runs, "experiment=wine_mlp", "debug=fast")) / "checkpoints" / "best.ckpt"
+    bad = cli("eval", f"ckpt_path={best}", "+data.nope=1", runs=runs)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr + bad.stdout, bad.stderr[-2000:]
+    assert "kiln eval: error: Could not build data from its config" in bad.stderr
+    ok = cli("eval", f"ckpt_path={best}", "+data.eval_batch_size=7", runs=runs)
+    assert ok.returncode == 0 and "test/acc" in ok.stdout, ok.stderr[-2000:]

@@ -28,8 +28,12 @@ def run(cfg: DictConfig) -> dict[str, float]:
     data of the same shape and task."""
     ckpt = load_checkpoint(cfg.ckpt_path)
     train_cfg = OmegaConf.create(ckpt["kiln"]["config"])
-    if cfg.get("data") is not None:
-        train_cfg.data = cfg.data
+    data = cfg.get("data")
+    if data is not None and "_target_" not in data:  # +data.key=value: the checkpoint's, changed
+        train_cfg.data = OmegaConf.merge(train_cfg.data, data)
+        data = None
+    if data is not None:
+        train_cfg.data = data
     elif ckpt["kiln"].get("schema") is not None:  # a table: reuse the fitted schema as is
         train_cfg.data.schema = ckpt["kiln"]["schema"]
     output_dir = Path(cfg.paths.output_dir)
