@@ -75,7 +75,15 @@ THRESHOLDS = {  # kiln drift's thresholds (and kiln serve's drift.thresholds)
 
 
 def check_values(cfg: DictConfig) -> None:
-    """Raise a KilnError naming the first numeric key whose value has the wrong type or range."""
+    """Raise a KilnError naming a required key left unset (``???``), or the first numeric key
+    whose value has the wrong type or range."""
+    missing = sorted(OmegaConf.missing_keys(cfg))
+    if missing:
+        verb = "is" if len(missing) == 1 else "are"
+        given = " ".join(f"{k}=..." for k in missing)
+        raise KilnError(
+            f"{', '.join(missing)} {verb} required and not set; pass {given} on the command line."
+        )
     for key, rule in RULES.items():
         _check(key, _select(cfg, key), rule)
     for node in ("thresholds", "drift.thresholds"):

@@ -73,3 +73,14 @@ def test_eval_data_keys_change_the_checkpoints_own_data(runs):
     assert "kiln eval: error: Could not build data from its config" in bad.stderr
     ok = cli("eval", f"ckpt_path={best}", "+data.eval_batch_size=7", runs=runs)
     assert ok.returncode == 0 and "test/acc" in ok.stdout, ok.stderr[-2000:]
+
+
+@pytest.mark.parametrize(
+    "command, keys",
+    [("eval", "ckpt_path"), ("export", "ckpt_path"), ("predict", "artifact, input, output"),
+     ("serve", "artifact"), ("drift", "input"), ("retrain", "ckpt_path")],
+)  # fmt: skip
+def test_a_required_key_left_out_is_named(command, keys, runs):
+    proc = cli(command, runs=runs)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr + proc.stdout, proc.stderr
+    assert f"kiln {command}: error: {keys} " in proc.stderr and "not set" in proc.stderr
