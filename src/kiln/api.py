@@ -51,7 +51,10 @@ def run(command: str, overrides: list[str] | None = None, config_dir: str | Path
     """
     import importlib
 
+    from kiln.checks import check_values
+
     cfg = compose(command, overrides, config_dir)
+    check_values(cfg)
     if cfg.get("trainer") is not None:
         from kiln.distributed import check_in_process
 

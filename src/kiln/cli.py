@@ -93,9 +93,12 @@ def _drop_scratch() -> None:
 
 def run_task(command: str, cfg) -> object:
     """Run a command's task; kiln errors become one line on stderr and exit status 2."""
+    from kiln.checks import check_values
+
     task = importlib.import_module(f"kiln.tasks.{command}")
     quiet_lightning()
     try:
+        check_values(cfg)
         result = task.run(cfg)
     except KilnError as err:
         _drop_scratch()
@@ -103,6 +106,17 @@ def run_task(command: str, cfg) -> object:
             raise
         print(f"kiln {command}: error: {err}", file=sys.stderr, flush=True)
         sys.exit(err.exit_code)
+    except OSError as err:  # a path the user gave that cannot be read or written
+        if err.filename is None or os.environ.get("KILN_DEBUG") == "1":
+            raise
+        _drop_scratch()
+        print(
+            f"kiln {command}: error: {err.filename} could not be used ({err.strerror}); "
+            "check the path and its permissions.",
+            file=sys.stderr,
+            flush=True,
+        )
+        sys.exit(KilnError.exit_code)
     if isinstance(result, dict) and result.get("exit_code"):  # e.g. kiln drift: 3 = drift found
         sys.exit(int(result["exit_code"]))
     return result

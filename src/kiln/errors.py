@@ -9,3 +9,13 @@ class KilnError(Exception):
     """
 
     exit_code = 2
+
+
+def why_not_writable(err: OSError, path) -> str:
+    """The reason, in words, that ``path`` (a file or folder to create) could not be made."""
+    from pathlib import Path
+
+    for parent in Path(path).parents:
+        if parent.exists():
+            return err.strerror if parent.is_dir() else f"{parent} is a file, not a folder"
+    return err.strerror

@@ -155,7 +155,12 @@ class ManualStepping:
             raise KilnError("No optimizer is configured; add optimizer=adamw (or sgd, adam).")
         # a fused optimizer unscales inside its step, so the precision plugin cannot clip first
         fused = {} if self.gradient_clip_val else fused_kwargs(self.optimizer_factory, self.device)
-        opt = self.optimizer_factory(params=self.parameters(), **fused)
+        try:
+            opt = self.optimizer_factory(params=self.parameters(), **fused)
+        except (TypeError, ValueError) as err:  # e.g. optimizer.betas=abc
+            raise KilnError(
+                f"Could not build the optimizer from its config ({err}); check the optimizer.* values."
+            ) from None
         cfg = self.scheduler_cfg or {}
         fn = cfg.get("fn")
         if fn is None:

@@ -14,7 +14,8 @@ class MissingTableError(KilnError):
     """A table file that is not there: ``key`` (data.path, ...) and the ``path`` given."""
 
     def __init__(self, key: str, path: Path):
-        super().__init__(f"{key}={path} does not exist; pass the path of a .csv or .parquet file.")
+        what = "is not a file" if path.exists() else "does not exist"
+        super().__init__(f"{key}={path} {what}; pass the path of a .csv or .parquet file.")
         self.key, self.path = key, path
 
 

@@ -47,4 +47,9 @@ def build_network(factory: functools.partial, spec: InputSpec) -> nn.Module:
     params = inspect.signature(cls).parameters if inspect.isclass(cls) else {}
     given = getattr(factory, "keywords", {})
     extra = {k: v for k, v in spec.extra.items() if k in params and k not in given}
-    return factory(in_shape=tuple(spec.shape), out_features=spec.num_outputs, **extra)
+    try:
+        return factory(in_shape=tuple(spec.shape), out_features=spec.num_outputs, **extra)
+    except (TypeError, ValueError) as err:  # e.g. model.hidden=abc, model.dropout out of range
+        raise KilnError(
+            f"Could not build model {name} from its config ({err}); check the model.* values."
+        ) from None

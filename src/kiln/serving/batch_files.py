@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from kiln.errors import KilnError
+from kiln.errors import KilnError, why_not_writable
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
@@ -29,7 +29,8 @@ def file_format(path: Path, what: str) -> str:
 
 def read_chunks(path: Path, rows: int) -> Iterator[pd.DataFrame]:
     if not path.is_file():
-        raise KilnError(f"input={path} does not exist; pass the path of a CSV or Parquet file.")
+        what = "is not a file" if path.exists() else "does not exist"
+        raise KilnError(f"input={path} {what}; pass the path of a CSV or Parquet file.")
     try:
         if file_format(path, "input") == "csv":
             yield from pd.read_csv(path, chunksize=rows)
@@ -58,10 +59,16 @@ class ChunkWriter:
             )
         if path.exists() and path.is_dir():
             raise KilnError(f"output={path} is a directory; pass a file path.")
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.overwrite = overwrite
         self.tmp = path.with_name(f".{path.name}.partial-{uuid.uuid4().hex[:8]}")
+        try:  # fail before any prediction runs when the folder cannot take the file
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.tmp.touch(exist_ok=False)
+        except OSError as err:
+            raise KilnError(
+                f"output={path} cannot be written ({why_not_writable(err, path)}); pass a path in a folder you can write to."
+            ) from None
         self._parquet: pq.ParquetWriter | None = None
         self._schema: pa.Schema | None = None
         self.rows = 0

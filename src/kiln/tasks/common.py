@@ -145,8 +145,9 @@ def load_checkpoint(path: str | None) -> dict:
         )
     p = Path(path)
     if not p.is_file():
+        what = "is not a file" if p.exists() else "does not exist"
         raise KilnError(
-            f"Checkpoint file {path} does not exist; pass the path of a .ckpt written by kiln train."
+            f"Checkpoint file {path} {what}; pass the path of a .ckpt written by kiln train."
         )
     try:
         ckpt = torch.load(p, map_location="cpu", weights_only=True)

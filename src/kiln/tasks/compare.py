@@ -67,7 +67,10 @@ def run(cfg: DictConfig) -> dict:
     mode = cfg.cv.get("mode", "kfold")
     if mode not in ("kfold", "holdout"):
         raise KilnError(f"cv.mode={mode} is unknown; use kfold or holdout.")
-    names = list(cfg.models)
+    names = [cfg.models] if isinstance(cfg.models, str) else list(cfg.models)  # models=mlp
+    keep = cfg.get("keep_checkpoints", "best")
+    if keep not in ("best", "all"):
+        raise KilnError(f"keep_checkpoints={keep!r} is unknown; use best or all.")
     if not names:
         raise KilnError("models is empty; pass e.g. models=[mlp,resmlp,baselines].")
     model_cfgs = {n: model_config(n) for n in names if n != "baselines"}
@@ -91,9 +94,7 @@ def run(cfg: DictConfig) -> dict:
             )
     rows = summarise(results, metric, cfg.monitor.mode)
     best = next((r for r in rows if r["family"] == "neural"), None)
-    best_ckpt = keep_best_checkpoint(
-        results, best, metric, cfg.monitor.mode, out, cfg.get("keep_checkpoints", "best")
-    )
+    best_ckpt = keep_best_checkpoint(results, best, metric, cfg.monitor.mode, out, keep)
     write_leaderboard(
         rows, metric, out, best_ckpt, title=f"kiln compare: {dm.spec.dataset} ({metric})"
     )

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from omegaconf import DictConfig
 
-from kiln.errors import KilnError
+from kiln.errors import KilnError, why_not_writable
 from kiln.serving import export as ex
 from kiln.serving.artifact import FORMAT_VERSION, ONNX, WEIGHTS, finalize
 from kiln.serving.predictor import Predictor
@@ -47,7 +47,12 @@ def run(cfg: DictConfig) -> dict:
     schema = ex.infer_schema(dm, dm.spec, pipeline, test_inputs)
 
     tmp = out.with_name(f".{out.name}.partial-{uuid.uuid4().hex[:8]}")
-    tmp.mkdir(parents=True)
+    try:
+        tmp.mkdir(parents=True)
+    except OSError as err:
+        raise KilnError(
+            f"out={out} cannot be created ({why_not_writable(err, out)}); pass out=<a new directory in a folder you can write to>."
+        ) from None
     try:
         if cfg.format == "onnx":
             ex.write_onnx(pipeline, [torch.from_numpy(a[:2]) for a in test_inputs], tmp / ONNX)

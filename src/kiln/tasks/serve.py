@@ -44,7 +44,12 @@ def settings_from(cfg: DictConfig) -> ServeSettings:
 def run(cfg: DictConfig) -> None:
     """Load the artifact, then serve until SIGINT/SIGTERM (requests in flight are finished)."""
     import uvicorn
+    from uvicorn.config import LOG_LEVELS
 
+    if str(cfg.log_level) not in LOG_LEVELS:
+        raise KilnError(
+            f"log_level={cfg.log_level!r} is unknown; use one of {', '.join(LOG_LEVELS)}."
+        )
     predictor = Predictor(cfg.artifact, threads=int(cfg.threads))
     app = create_app(predictor, settings_from(cfg))
     if cfg.host not in ("127.0.0.1", "localhost", "::1") and not cfg.get("api_key"):
@@ -62,6 +67,12 @@ def run(cfg: DictConfig) -> None:
         lifespan="on",
     )
     server = uvicorn.Server(config)
-    server.run()
+    try:
+        server.run()
+    except SystemExit:  # uvicorn exits (status 3) when it cannot bind; kiln says why below
+        if server.started:
+            raise
     if not server.started:
-        raise KilnError(f"The server could not start on {cfg.host}:{cfg.port}; pick a free port=.")
+        raise KilnError(
+            f"The server could not start on {cfg.host}:{cfg.port} (see the line above: a port in use or an unknown host); pass port=<a free port> or host=127.0.0.1."
+        )

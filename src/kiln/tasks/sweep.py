@@ -72,18 +72,8 @@ def run(cfg: DictConfig) -> dict:
         "params": {p.key: p.expression for p in space},
         "metric": metric,
     }
-    study = open_study(
-        str(s.name),
-        storage,
-        direction,
-        make_sampler(
-            s.sampler, space, process_seed(s.seed, storage, str(s.name), is_worker), startup
-        ),
-        make_pruner(s.pruner, startup, int(cfg.trainer.max_epochs)),
-        identity,
-    )
     job = Job(
-        study,
+        None,  # the study opens once the space composes: a bad key must not leave one behind
         storage,
         space,
         overrides,
@@ -96,6 +86,17 @@ def run(cfg: DictConfig) -> dict:
     )
     if not is_worker:
         _check_space(job)
+    job.study = study = open_study(
+        str(s.name),
+        storage,
+        direction,
+        make_sampler(
+            s.sampler, space, process_seed(s.seed, storage, str(s.name), is_worker), startup
+        ),
+        make_pruner(s.pruner, startup, int(cfg.trainer.max_epochs)),
+        identity,
+    )
+    if not is_worker:
         log.info("sweep %s: %d trials, storage %s, directory %s", s.name, n_trials, url, sweep_dir)
     helpers = [] if is_worker else _start_workers(int(s.n_workers) - 1, user_overrides, config_dir)
     try:

@@ -1,0 +1,86 @@
+"""A numeric key given text or an impossible number: one sentence naming the key, exit 2."""
+
+import pytest
+
+from tests.conftest import cli, run_dir, train
+
+
+@pytest.mark.parametrize(
+    "command, override, words",
+    [
+        ("train", "optimizer.lr=abc", "optimizer.lr='abc' is not a number"),
+        ("train", "data.batch_size=0", "data.batch_size=0 must be at least 1"),
+        ("train", "trainer.max_epochs=abc", "trainer.max_epochs='abc' is not an integer"),
+        ("train", "seed=abc", "seed='abc' is not an integer"),
+        ("train", "model.dropout=2", "model.dropout=2 must be at least 0 and below 1"),
+        ("compare", "cv.folds=abc", "cv.folds='abc' is not an integer"),
+        ("sweep", "sweep.n_trials=abc", "sweep.n_trials='abc' is not an integer"),
+        ("retrain", "optimizer.lr=abc", "optimizer.lr='abc' is not a number"),
+        ("export", "tolerance=abc", "tolerance='abc' is not a number"),
+        ("predict", "chunk_rows=abc", "chunk_rows='abc' is not an integer"),
+        ("serve", "port=99999", "port=99999 must be between 0 and 65535"),
+        ("tensorboard", "port=abc", "port='abc' is not an integer"),
+        ("drift", "thresholds.ks_pvalue=abc", "thresholds.ks_pvalue='abc' is not a number"),
+        ("drift", "+thresholds.wasserstien=0.2", "thresholds.wasserstien is not a drift threshold"),
+        ("train", "scheduler=step scheduler.fn.step_size=abc", "scheduler.fn.step_size='abc'"),
+        ("compare", "keep_checkpoints=some", "keep_checkpoints='some' is unknown; use best or all"),
+        ("train", "optimizer.betas=abc", "Could not build the optimizer from its config"),
+        ("train", "model.hidden=abc", "Could not build model MLP from its config"),
+        ("train", "data=table data.target=y data.path={tmp}", "data.path={tmp} is not a file"),
+    ],
+)
+def test_a_bad_number_is_named_before_anything_runs(command, override, words, runs, tmp_path):
+    needed = {
+        "train": ["experiment=wine_mlp"],
+        "compare": ["models=[mlp]"],
+        "sweep": [f"sweep.storage=sqlite:///{tmp_path}/s.db"],
+        "retrain": ["ckpt_path=x.ckpt"],
+        "export": ["ckpt_path=x.ckpt"],
+        "predict": ["artifact=a", "input=b.csv", "output=c.csv"],
+        "serve": ["artifact=a"],
+        "tensorboard": [str(tmp_path)],
+        "drift": ["artifact=a", "input=b.csv"],
+    }[command]
+    proc = cli(command, *needed, *override.format(tmp=tmp_path).split(), runs=runs)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr + proc.stdout
+    words = words.format(tmp=tmp_path)
+    assert f"kiln {command}: error: {words}" in proc.stderr, proc.stderr[-2000:]
+    assert not (tmp_path / "s.db").exists()
+
+
+def test_a_bad_sweep_key_leaves_no_study_that_refuses_the_fixed_command(runs, tmp_path):
+    common = ["sweep=wine_mlp", f"sweep.storage=sqlite:///{tmp_path}/s.db", "sweep.n_trials=1",
+              "trainer.max_epochs=1", "sweep.plots=false", "logger=none"]  # fmt: skip
+    bad = cli("sweep", *common, "+sweep.params.optimizer.nope='interval(0.1, 0.2)'", runs=runs)
+    assert bad.returncode == 2 and "sweep.params.optimizer.nope" in bad.stderr, bad.stderr[-2000:]
+    fixed = cli("sweep", *common, "+sweep.params.optimizer.weight_decay='interval(0.0, 0.1)'",
+                runs=runs)  # fmt: skip
+    assert fixed.returncode == 0, fixed.stderr[-2000:]
+    assert "Traceback" not in bad.stderr + fixed.stderr
+
+
+def test_compare_takes_one_model_without_brackets(runs):
+    proc = cli("compare", "models=mlp", "trainer.max_epochs=1", "logger=none", runs=runs)
+    assert proc.returncode == 0, proc.stderr[-2000:]  # it read 'mlp' as the models m, l, p
+    assert len(list(runs.glob("compare/*/best_mlp.ckpt"))) == 1
+
+
+def test_eval_data_keys_change_the_checkpoints_own_data(runs):
+    best = run_dir(train(runs, "experiment=wine_mlp", "debug=fast")) / "checkpoints" / "best.ckpt"
+    bad = cli("eval", f"ckpt_path={best}", "+data.nope=1", runs=runs)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr + bad.stdout, bad.stderr[-2000:]
+    assert "kiln eval: error: Could not build data from its config" in bad.stderr
+    ok = cli("eval", f"ckpt_path={best}", "+data.eval_batch_size=7", runs=runs)
+    assert ok.returncode == 0 and "test/acc" in ok.stdout, ok.stderr[-2000:]
+
+
+@pytest.mark.parametrize(
+    "command, keys",
+    [("eval", "ckpt_path"), ("export", "ckpt_path"), ("predict", "artifact, input, output"),
+     ("serve", "artifact"), ("drift", "input"), ("retrain", "ckpt_path")],
+)  # fmt: skip
+def test_a_required_key_left_out_is_named(command, keys, runs):
+    proc = cli(command, runs=runs)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr + proc.stdout, proc.stderr
+    assert f"kiln {command}: error: {keys} " in proc.stderr and "not set" in proc.stderr
