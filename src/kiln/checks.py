@@ -77,7 +77,7 @@ THRESHOLDS = {  # kiln drift's thresholds (and kiln serve's drift.thresholds)
 def check_values(cfg: DictConfig) -> None:
     """Raise a KilnError naming a required key left unset (``???``), or the first numeric key
     whose value has the wrong type or range."""
-    missing = sorted(OmegaConf.missing_keys(cfg))
+    missing = sorted(_missing_keys(OmegaConf.to_container(cfg, resolve=False)))
     if missing:
         verb = "is" if len(missing) == 1 else "are"
         given = " ".join(f"{k}=..." for k in missing)
@@ -97,6 +97,21 @@ def check_values(cfg: DictConfig) -> None:
                 )
             if THRESHOLDS[name] is not None:
                 _check(f"{node}.{name}", value, THRESHOLDS[name])
+
+
+def _missing_keys(node, prefix: str = "") -> list[str]:
+    """Keys left at ``???``, without resolving anything (OmegaConf.missing_keys resolves, and an
+    interpolation to a key the command lacks, such as eval's ``data=<name>`` reading ``${seed}``,
+    is the task's to handle)."""
+    if not isinstance(node, dict):
+        return []
+    out = []
+    for key, value in node.items():
+        if value == "???":
+            out.append(f"{prefix}{key}")
+        else:
+            out += _missing_keys(value, f"{prefix}{key}.")
+    return out
 
 
 def _select(cfg: DictConfig, key: str):
