@@ -52,9 +52,9 @@ def run(cfg: DictConfig) -> dict[str, float]:
     L.seed_everything(int(cfg.seed), workers=True, verbose=False)
 
     dm = build_datamodule(cfg.data)
-    check_monitor(cfg.monitor, dm.spec.task)
     plain = to_plain(cfg)
-    module = build_module(cfg, dm, run_config=plain)
+    module = build_module(cfg, dm, run_config=plain)  # an incompatible model is named first
+    check_monitor(cfg.monitor, dm.spec.task)
     resume_from = None
     if cfg.get("ckpt_path"):
         ckpt = load_checkpoint(cfg.ckpt_path)
