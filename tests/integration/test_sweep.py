@@ -111,7 +111,10 @@ def test_a_killed_sweep_continues_without_repeating_finished_trials(tmp_path):
             time.sleep(0.3)
             if not (sweep_dir / "study.sqlite").exists():
                 continue
-            states = [t.state for t in load(sweep_dir).get_trials(deepcopy=False)]
+            try:  # the file comes first; the study once the search space has composed
+                states = [t.state for t in load(sweep_dir).get_trials(deepcopy=False)]
+            except KeyError:
+                continue
             if TrialState.COMPLETE in states and states[-1] == TrialState.RUNNING:
                 break
         os.kill(proc.pid, signal.SIGKILL)
