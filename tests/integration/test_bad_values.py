@@ -26,6 +26,7 @@ from tests.conftest import cli, run_dir, train
         ("compare", "keep_checkpoints=some", "keep_checkpoints='some' is unknown; use best or all"),
         ("train", "optimizer.betas=abc", "Could not build the optimizer from its config"),
         ("train", "model.hidden=abc", "Could not build model MLP from its config"),
+        ("train", "model.hidden=[64,0]", "model MLP has a layer of width 0"),
         ("train", "data=table data.target=y data.path={tmp}", "data.path={tmp} is not a file"),
     ],
 )

@@ -48,8 +48,15 @@ def build_network(factory: functools.partial, spec: InputSpec) -> nn.Module:
     given = getattr(factory, "keywords", {})
     extra = {k: v for k, v in spec.extra.items() if k in params and k not in given}
     try:
-        return factory(in_shape=tuple(spec.shape), out_features=spec.num_outputs, **extra)
+        network = factory(in_shape=tuple(spec.shape), out_features=spec.num_outputs, **extra)
     except (TypeError, ValueError) as err:  # e.g. model.hidden=abc, model.dropout out of range
         raise KilnError(
             f"Could not build model {name} from its config ({err}); check the model.* values."
         ) from None
+    empty = [n for n, p in network.named_parameters() if p.numel() == 0]
+    if empty:  # model.hidden=[0]: builds, then fails deep inside the first forward pass
+        raise KilnError(
+            f"model {name} has a layer of width 0 ({empty[0]}); every width and channel count "
+            "in model.* must be at least 1."
+        )
+    return network
