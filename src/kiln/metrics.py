@@ -35,6 +35,20 @@ def task_metrics(task: str, num_classes: int, ranking: bool = True) -> MetricCol
     )
 
 
+def check_ranking_metric(metric: str, task: str, baselines: bool) -> str:
+    """A leaderboard's metric must be measured on the test split for every candidate (the
+    scikit-learn baselines have no loss); returns the direction that ranks it."""
+    names = [*(() if baselines else ("loss",)), *task_metrics(task, 2).keys()]
+    allowed = [f"test/{n}" for n in names]
+    if metric not in allowed:
+        why = " (the baselines have no loss)" if baselines and metric == "test/loss" else ""
+        raise KilnError(
+            f"metric={metric} is not measured on the test split of every candidate for a "
+            f"{task} task{why}; use one of {', '.join(allowed)}."
+        )
+    return BETTER[metric.split("/", 1)[1]]
+
+
 def to_python(metrics: dict) -> dict[str, float]:
     """Tensors and numpy scalars to plain floats, for JSON and printing."""
     return {k: float(v.item() if isinstance(v, torch.Tensor) else v) for k, v in metrics.items()}

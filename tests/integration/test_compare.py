@@ -127,3 +127,14 @@ def test_unknown_model_and_cli_exit(runs):
     done = cli("compare", "models=[nope]", runs=runs)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "nope" in done.stderr + done.stdout
+
+
+def test_the_ranking_metric_is_checked_before_training_and_ranks_its_own_way(runs):
+    for metric, words in [("test/nope", "use one of test/acc"), ("test/loss", "have no loss")]:
+        with pytest.raises(KilnError, match=words):
+            compare(runs, "data=wine", "models=[mlp,baselines]", f"metric={metric}", *FAST)
+    assert not list(Path(runs).glob("compare/*/mlp"))  # refused before the first model trained
+    regression = ["data=diabetes", "monitor.metric=val/rmse", "monitor.mode=min"]
+    res = compare(runs, *regression, "models=[baselines]", "metric=test/r2")
+    r2 = [r["metric"] for r in res["leaderboard"]]
+    assert r2 == sorted(r2, reverse=True) and r2[0] > r2[-1]  # higher R² first

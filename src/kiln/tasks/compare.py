@@ -17,7 +17,7 @@ from kiln import baselines
 from kiln.config import to_plain
 from kiln.errors import KilnError
 from kiln.leaderboard import summarise, write_leaderboard
-from kiln.metrics import check_monitor, to_python
+from kiln.metrics import check_monitor, check_ranking_metric, to_python
 from kiln.models import REGISTRY
 from kiln.tasks.common import build_datamodule, build_module, build_trainer
 
@@ -81,8 +81,9 @@ def run(cfg: DictConfig) -> dict:
         seed = int(fold_cfg.seed)
         L.seed_everything(seed, verbose=False)
         dm = build_datamodule(fold_cfg.data)
-        if fold == 0:
-            check_monitor(cfg.monitor, dm.spec.task)  # it ranks the leaderboard too
+        if fold == 0:  # before any training: the task is known once the data is
+            check_monitor(cfg.monitor, dm.spec.task)
+            rank = check_ranking_metric(metric, dm.spec.task, "baselines" in names)
         for name in names:
             if name == "baselines":
                 for base_name, est in baselines.candidates(dm.spec.task, seed).items():
@@ -92,9 +93,9 @@ def run(cfg: DictConfig) -> dict:
             results.append(
                 {**train_one(fold_cfg, name, model_cfgs[name], dm, model_dir), "fold": fold}
             )
-    rows = summarise(results, metric, cfg.monitor.mode)
+    rows = summarise(results, metric, rank)  # metric=test/r2 ranks up with monitor val/rmse
     best = next((r for r in rows if r["family"] == "neural"), None)
-    best_ckpt = keep_best_checkpoint(results, best, metric, cfg.monitor.mode, out, keep)
+    best_ckpt = keep_best_checkpoint(results, best, metric, rank, out, keep)
     write_leaderboard(
         rows, metric, out, best_ckpt, title=f"kiln compare: {dm.spec.dataset} ({metric})"
     )
