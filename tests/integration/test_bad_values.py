@@ -22,6 +22,7 @@ from tests.conftest import cli, run_dir, train
         ("tensorboard", "port=abc", "port='abc' is not an integer"),
         ("drift", "thresholds.ks_pvalue=abc", "thresholds.ks_pvalue='abc' is not a number"),
         ("drift", "+thresholds.wasserstien=0.2", "thresholds.wasserstien is not a drift threshold"),
+        ("drift", "exit_on=never", "exit_on='never' is not a rule"),
         ("train", "scheduler=step scheduler.fn.step_size=abc", "scheduler.fn.step_size='abc'"),
         ("compare", "keep_checkpoints=some", "keep_checkpoints='some' is unknown; use best or all"),
         ("train", "optimizer.betas=abc", "Could not build the optimizer from its config"),

@@ -77,6 +77,11 @@ def model_predictor(ckpt: dict):
 
 
 def run(cfg: DictConfig) -> dict:
+    exit_on = cfg.get("exit_on", "any")  # checked before the reference and the input are read
+    if exit_on not in ("any", "dataset"):
+        raise KilnError(
+            f"exit_on={exit_on!r} is not a rule; use any (any feature or prediction) or dataset."
+        )
     profile, spec, schema, predict = load_reference(cfg)
     featurizer = Featurizer.from_dict(profile["featurizer"])
     inputs = read_inputs(cfg.get("input"), featurizer, spec, schema)
@@ -90,11 +95,6 @@ def run(cfg: DictConfig) -> dict:
     )
     report["input"] = str(cfg.input)
     report["reference"] = str(cfg.get("artifact") or cfg.get("ckpt_path"))
-    exit_on = cfg.get("exit_on", "any")
-    if exit_on not in ("any", "dataset"):
-        raise KilnError(
-            f"exit_on={exit_on!r} is not a rule; use any (any feature or prediction) or dataset."
-        )
     found = report["dataset_drift"] if exit_on == "dataset" else report["drift"]
     report["exit_code"] = DRIFT_EXIT if found else 0
     out_dir = Path(cfg.paths.output_dir)
