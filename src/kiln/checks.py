@@ -27,9 +27,9 @@ RULES: dict[str, tuple[str, float | None, float | None, str]] = {
     "data.test_fraction": (NUM, None, None, "0.15"),
     "scheduler.fn.step_size": (INT, 1, None, "10"),
     "scheduler.fn.gamma": (NUM, 0, None, "0.5"),
-    "scheduler.fn.factor": (NUM, 0, 1, "0.5"),
+    "scheduler.fn.factor": (NUM, 0, 0.999999, "0.5"),
     "scheduler.fn.patience": (INT, 0, None, "3"),
-    "scheduler.fn.pct_start": (NUM, 0, 1, "0.25"),
+    "scheduler.fn.pct_start": (NUM, 0, 0.999999, "0.25"),  # 1 leaves no decay: 0/0 in torch
     "scheduler.fn.warmup_fraction": (NUM, 0, 1, "0.05"),
     "scheduler.fn.min_ratio": (NUM, 0, 1, "0.0"),
     "trainer.max_epochs": (INT, -1, None, "10"),
@@ -42,7 +42,7 @@ RULES: dict[str, tuple[str, float | None, float | None, str]] = {
     "callbacks.early_stopping.patience": (INT, 0, None, "10"),
     "cv.folds": (INT, 0, None, "5"),
     "tolerance": (NUM, 0, None, "1e-4"),
-    "threads": (INT, 1, None, "1"),
+    "threads": (INT, 0, None, "1"),  # 0: the runtime's own choice (all cores)
     "chunk_rows": (INT, 1, None, "65536"),
     "port": (INT, 0, 65535, "8000"),
     "max_rows": (INT, 1, None, "1024"),
@@ -55,14 +55,14 @@ RULES: dict[str, tuple[str, float | None, float | None, str]] = {
     "drift.min_rows": (INT, 1, None, "100"),
     "workers": (INT, 0, None, "0"),
     "max_plots": (INT, 0, None, "100"),
-    "reload_interval": (INT, 1, None, "5"),
+    "reload_interval": (INT, 0, None, "5"),  # 0: TensorBoard loads once, at start
     "sweep.n_trials": (INT, 1, None, "20"),
     "sweep.n_workers": (INT, 1, None, "1"),
     "sweep.startup_trials": (INT, 0, None, "5"),
     "sweep.retries": (INT, 0, None, "2"),
     "sweep.heartbeat_s": (INT, 1, None, "10"),
 }
-THRESHOLDS = {  # kiln drift's thresholds (and kiln serve's drift.thresholds)
+THRESHOLDS = {  # kiln.monitoring.detect.DEFAULTS' keys (a test holds them equal)
     "small_reference_rows": (INT, 0, None, "1000"),
     "ks_pvalue": (NUM, 0, 1, "0.05"),
     "bonferroni": None,  # a boolean
@@ -97,6 +97,8 @@ def check_values(cfg: DictConfig) -> None:
                 )
             if THRESHOLDS[name] is not None:
                 _check(f"{node}.{name}", value, THRESHOLDS[name])
+            elif not isinstance(value, bool):
+                raise KilnError(f"{node}.{name}={value!r} must be true or false.")
 
 
 def _missing_keys(node, prefix: str = "") -> list[str]:
@@ -122,10 +124,22 @@ def _select(cfg: DictConfig, key: str):
     return OmegaConf.to_container(value, resolve=True) if isinstance(value, DictConfig) else value
 
 
+def _number(value, kind: str):
+    """A number as the task will read it: ``int()``/``float()`` of a string too (what
+    ``${oc.env:PORT,8000}`` gives), or the value unchanged where it is not one."""
+    if isinstance(value, str) and not isinstance(value, bool):
+        try:
+            return int(value) if kind == INT else float(value)
+        except ValueError:
+            return value
+    return value
+
+
 def _check(key: str, value, rule) -> None:
     if value is None or value == "???":
         return
     kind, low, high, example = rule
+    value = _number(value, kind)
     ok_type = isinstance(value, int) if kind == INT else isinstance(value, (int, float))
     if isinstance(value, bool) or not ok_type or (kind == NUM and not math.isfinite(value)):
         raise KilnError(f"{key}={value!r} is not {kind}; set it to e.g. {key}={example}.")
@@ -139,6 +153,6 @@ def _check(key: str, value, rule) -> None:
         )
         if key == "optimizer.lr":
             bounds = "above 0"
-        elif key == "model.dropout":
+        elif key in ("model.dropout", "scheduler.fn.factor", "scheduler.fn.pct_start"):
             bounds = "at least 0 and below 1"
         raise KilnError(f"{key}={value!r} must be {bounds}; set it to e.g. {key}={example}.")

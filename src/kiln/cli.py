@@ -13,6 +13,8 @@ import os
 import sys
 from importlib import resources
 
+from omegaconf import OmegaConf
+
 from kiln.config import CONFIG_MODULE, register_resolvers
 from kiln.errors import KilnError
 
@@ -107,8 +109,8 @@ def run_task(command: str, cfg) -> object:
         print(f"kiln {command}: error: {err}", file=sys.stderr, flush=True)
         sys.exit(err.exit_code)
     except OSError as err:  # a path the user gave that cannot be read or written
-        if err.filename is None or os.environ.get("KILN_DEBUG") == "1":
-            raise
+        if not _given_path(cfg, err.filename) or os.environ.get("KILN_DEBUG") == "1":
+            raise  # kiln's own files, or a bug: the traceback
         _drop_scratch()
         print(
             f"kiln {command}: error: {err.filename} could not be used ({err.strerror}); "
@@ -120,6 +122,29 @@ def run_task(command: str, cfg) -> object:
     if isinstance(result, dict) and result.get("exit_code"):  # e.g. kiln drift: 3 = drift found
         sys.exit(int(result["exit_code"]))
     return result
+
+
+def _given_path(cfg, filename) -> bool:
+    """Whether a file is one the config names, or lies under one (a run directory, an output
+    folder): a path the user chose."""
+    if filename is None:
+        return False
+    try:
+        plain = OmegaConf.to_container(cfg, resolve=True)
+    except Exception:  # an interpolation that does not resolve: not worth a second error
+        return False
+    target = os.path.abspath(os.fsdecode(filename))
+
+    def leaves(node):
+        if isinstance(node, dict):
+            node = list(node.values())
+        if isinstance(node, list):
+            for item in node:
+                yield from leaves(item)
+        elif isinstance(node, str) and node.strip() not in ("", ".", "./"):
+            yield os.path.abspath(os.path.expanduser(node))
+
+    return any(target == p or target.startswith(p.rstrip(os.sep) + os.sep) for p in leaves(plain))
 
 
 def _completion_command(argv: list[str]) -> str | None:

@@ -177,4 +177,14 @@ class ManualStepping:
         kwargs = {}
         if "total_steps" in params and "total_steps" not in getattr(fn, "keywords", {}):
             kwargs["total_steps"] = scheduler_steps(fn, self.optimizer_steps_planned())
-        return {"optimizer": opt, "lr_scheduler": {"scheduler": fn(opt, **kwargs)}}
+        if "pct_start" in (
+            getattr(fn, "keywords", None) or {}
+        ):  # OneCycleLR wants a float: 1 fails
+            kwargs["pct_start"] = float(fn.keywords["pct_start"])
+        try:
+            scheduler = fn(opt, **kwargs)
+        except (TypeError, ValueError) as err:  # e.g. scheduler.fn.factor=1 for a plateau
+            raise KilnError(
+                f"Could not build the scheduler from its config ({err}); check the scheduler.* values."
+            ) from None
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": scheduler}}

@@ -54,3 +54,8 @@ def test_resume_into_a_longer_run(runs):
     last = run_dir(step) / "checkpoints" / "last.ckpt"
     longer = train(runs, *fast, "scheduler=step", f"ckpt_path={last}", "trainer.max_epochs=2")
     assert longer["epochs"] == 2
+    # a total_steps set in the config does not follow the run's length: the resume goes on
+    fixed = [*fast, "scheduler=onecycle", "+scheduler.fn.total_steps=400"]
+    last = run_dir(train(runs, *fixed)) / "checkpoints" / "last.ckpt"
+    longer = train(runs, *fixed, f"ckpt_path={last}", "trainer.max_epochs=2")
+    assert longer["epochs"] == 2

@@ -125,6 +125,11 @@ def test_eval_and_export_of_a_moved_table(runs, tmp_path):
     assert proc.returncode == 2 and "Traceback" not in proc.stderr + proc.stdout
     assert f"data.path={first} (from the checkpoint's config) is not found" in proc.stderr
     assert "+data.path=<path>" in proc.stderr
+    typo = tmp_path / "moevd.csv"  # a path the user typed is theirs, not the checkpoint's
+    proc = cli("eval", f"ckpt_path={best}", f"+data.path={typo}", runs=runs)
+    assert f"error: data.path={typo} does not exist" in proc.stderr, proc.stderr[-2000:]
+    proc = cli("eval", f"ckpt_path={best}", f"+data.path={tmp_path}", runs=runs)
+    assert f"error: data.path={tmp_path} is not a file" in proc.stderr, proc.stderr[-2000:]
     evaluated = train(runs, f"ckpt_path={best}", f"+data.path={moved}", command="eval")
     assert evaluated["test/acc"] == pytest.approx(result["test/acc"], abs=1e-6)
     out = tmp_path / "artifact"

@@ -65,14 +65,18 @@ def checkpoint_config(ckpt: dict, data: DictConfig | None = None) -> DictConfig:
     return train_cfg
 
 
-def build_checkpoint_datamodule(data_cfg: DictConfig, command: str):
-    """build_datamodule for a checkpoint's data: a table file not found from here (a relative
-    path, another machine) names the +data.path=... that points the command at it."""
+def build_checkpoint_datamodule(data_cfg: DictConfig, command: str, given=None):
+    """build_datamodule for a checkpoint's data: a table file of the checkpoint's config not
+    found from here (a relative path, another machine) names the +data.path=... that points
+    the command at it. A path the user gave (``given``: the command's data node) is theirs."""
     try:
         return build_datamodule(data_cfg)
     except MissingTableError as err:
+        if given is not None and OmegaConf.select(given, err.key.removeprefix("data.")) is not None:
+            raise
+        where = "is not a file" if err.path.exists() else f"is not found from {Path.cwd()}"
         raise KilnError(
-            f"{err.key}={err.path} (from the checkpoint's config) is not found from {Path.cwd()}; "
+            f"{err.key}={err.path} (from the checkpoint's config) {where}; "
             f"pass the file with kiln {command} ... +{err.key}=<path>."
         ) from None
 
@@ -198,8 +202,8 @@ def check_resume_length(ckpt: dict, path: str, cfg_trainer, scheduler_fn) -> Non
         spans_run = "total_steps" in inspect.signature(func).parameters
     except (TypeError, ValueError):
         return
-    if not spans_run:
-        return
+    if not spans_run or "total_steps" in (getattr(scheduler_fn, "keywords", None) or {}):
+        return  # a total_steps set in the config does not follow the run's length
     old = ((ckpt["kiln"].get("config") or {}).get("trainer")) or {}
     changed = [k for k in RUN_LENGTH_KEYS if old.get(k) != cfg_trainer.get(k)]
     if changed:

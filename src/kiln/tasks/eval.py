@@ -33,7 +33,7 @@ def run(cfg: DictConfig) -> dict[str, float]:
     output_dir.mkdir(parents=True, exist_ok=True)
     L.seed_everything(int(train_cfg.get("seed", 0)), verbose=False)
 
-    dm = build_checkpoint_datamodule(train_cfg.data, "eval")
+    dm = build_checkpoint_datamodule(train_cfg.data, "eval", cfg.get("data"))
     check_compatible(ckpt, cfg.ckpt_path, OmegaConf.to_container(train_cfg.model), dm.spec)
     train_cfg.trainer = cfg.trainer
     train_cfg.callbacks = cfg.get("callbacks") or {}

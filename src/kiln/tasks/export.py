@@ -39,7 +39,7 @@ def run(cfg: DictConfig) -> dict:
         )
     train_cfg = checkpoint_config(ckpt, cfg.get("data"))
     L.seed_everything(int(train_cfg.get("seed", 0)), verbose=False)
-    dm = build_checkpoint_datamodule(train_cfg.data, "export")
+    dm = build_checkpoint_datamodule(train_cfg.data, "export", cfg.get("data"))
     module = build_module(train_cfg, dm, run_config=ckpt["kiln"]["config"])
     module.load_state_dict(ckpt["state_dict"], strict=True)
     pipeline = ex.ExportPipeline(module).eval()

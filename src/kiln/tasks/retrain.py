@@ -8,7 +8,7 @@ from pathlib import Path
 import lightning as L
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from kiln.metrics import to_python
+from kiln.metrics import BETTER, to_python
 from kiln.tasks import train
 from kiln.tasks.common import (
     build_datamodule,
@@ -49,6 +49,7 @@ def training_config(cfg: DictConfig, ckpt: dict) -> DictConfig:
         new.print_config = bool(cfg.get("print_config", False))
         new.test = bool(cfg.get("test", True))
         new.ckpt_path = None
+        _monitor_direction(new.monitor)
         cfg.monitor = new.monitor  # the callbacks' config interpolates it
         callbacks = OmegaConf.to_container(cfg.callbacks, resolve=True)
         parts = [] if cfg.from_scratch else ["network"]
@@ -62,6 +63,18 @@ def training_config(cfg: DictConfig, ckpt: dict) -> DictConfig:
         new.logger = OmegaConf.to_container(cfg.logger, resolve=True) if cfg.get("logger") else None
         new.retrained_from = str(cfg.ckpt_path)
     return new
+
+
+def _monitor_direction(monitor: DictConfig) -> None:
+    """A checkpoint from before kiln checked monitor.mode may carry val/rmse with mode=max; the
+    retrained run keeps the checkpoint's monitor, so its direction is put right here."""
+    better = BETTER.get(str(monitor.get("metric", "")).split("/", 1)[-1])
+    if better is not None and monitor.get("mode") != better:
+        log.warning(
+            "monitor.mode=%s in the checkpoint is the wrong way for %s; retraining with mode=%s.",
+            monitor.get("mode"), monitor.metric, better,
+        )  # fmt: skip
+        monitor.mode = better
 
 
 def _schema(data: DictConfig, ckpt: dict, refit: bool) -> None:

@@ -12,6 +12,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 from kiln.errors import KilnError
+from kiln.metrics import BETTER
 from kiln.sweep import report
 from kiln.sweep.space import parse_space
 from kiln.sweep.study import (
@@ -41,7 +42,9 @@ def run(cfg: DictConfig) -> dict:
     swept = {p.key for p in space}
     overrides = [o for o in user_overrides if _key(o) not in swept]
     metric = s.objective.metric or f"{cfg.monitor.metric}_best"
-    direction = s.objective.direction or ("maximize" if cfg.monitor.mode == "max" else "minimize")
+    name = metric.split("/", 1)[-1].removesuffix("_best")  # test/r2 maximises with val/rmse
+    better = BETTER.get(name, cfg.monitor.mode)
+    direction = s.objective.direction or ("maximize" if better == "max" else "minimize")
     if direction not in ("maximize", "minimize"):
         raise KilnError(f"sweep.objective.direction={direction} must be maximize or minimize.")
     prune_metric = None

@@ -1,0 +1,68 @@
+"""kiln.checks: what a task would read as a number passes; what it cannot read is named."""
+
+import pytest
+from omegaconf import OmegaConf
+
+from kiln.checks import THRESHOLDS, check_values
+from kiln.errors import KilnError
+from kiln.monitoring.detect import DEFAULTS
+
+
+def test_the_threshold_rules_name_every_threshold_drift_knows():
+    assert set(THRESHOLDS) == set(DEFAULTS)
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        {"port": "8765"},  # ${oc.env:PORT,8000} resolves to a string; serve reads int()
+        {"threads": 0},  # the runtime's own thread count
+        {"reload_interval": 0},  # TensorBoard: load once
+        {"port": "${oc.env:KILN_TEST_UNSET_PORT,8000}"},
+        {"thresholds": {"bonferroni": False, "ks_pvalue": "0.01"}},
+    ],
+)
+def test_values_a_task_can_read_pass(given):
+    check_values(OmegaConf.create(given))
+
+
+@pytest.mark.parametrize(
+    "given, words",
+    [
+        ({"port": "http"}, "port='http' is not an integer"),
+        ({"optimizer": {"lr": "fast"}}, "optimizer.lr='fast' is not a number"),
+        ({"threads": -1}, "threads=-1 must be at least 0"),
+        (
+            {"scheduler": {"fn": {"factor": 1}}},
+            "scheduler.fn.factor=1 must be at least 0 and below 1",
+        ),
+        (
+            {"thresholds": {"bonferroni": "yes"}},
+            "thresholds.bonferroni='yes' must be true or false",
+        ),
+        ({"thresholds": {"wasserstien": 0.2}}, "thresholds.wasserstien is not a drift threshold"),
+    ],
+)
+def test_values_a_task_cannot_read_are_named(given, words):
+    with pytest.raises(KilnError, match=words.replace("(", r"\(").replace(")", r"\)")):
+        check_values(OmegaConf.create(given))
+
+
+def test_an_os_error_is_the_users_only_on_a_path_the_config_names(tmp_path):
+    from kiln.cli import _given_path
+
+    cfg = OmegaConf.create(
+        {"output": str(tmp_path / "out.csv"), "paths": {"root": str(tmp_path / "runs")}}
+    )
+    assert _given_path(cfg, str(tmp_path / "out.csv"))
+    assert _given_path(cfg, str(tmp_path / "runs" / "train" / "x" / "metrics.json"))
+    assert not _given_path(cfg, "/usr/lib/python3/some_module.py")
+    assert not _given_path(cfg, None)
+
+
+def test_retrain_puts_an_old_checkpoints_monitor_direction_right():
+    from kiln.tasks.retrain import _monitor_direction
+
+    monitor = OmegaConf.create({"metric": "val/rmse", "mode": "max"})
+    _monitor_direction(monitor)
+    assert monitor.mode == "min"
