@@ -1,7 +1,12 @@
-"""A numeric key given text or an impossible number: one sentence naming the key, exit 2."""
+"""A numeric key given text or an impossible number: one sentence naming the key, exit 2.
+
+Most cases run in-process (``kiln.api.run`` makes the same checks and raises the KilnError
+the CLI prints); a few go through the real command for the exit status and the one line."""
 
 import pytest
 
+import kiln.api
+from kiln.errors import KilnError
 from tests.conftest import cli, run_dir, train
 
 
@@ -40,16 +45,31 @@ def test_a_bad_number_is_named_before_anything_runs(command, override, words, ru
         "export": ["ckpt_path=x.ckpt"],
         "predict": ["artifact=a", "input=b.csv", "output=c.csv"],
         "serve": ["artifact=a"],
-        "tensorboard": [str(tmp_path)],
+        "tensorboard": [f"path={tmp_path}"],
         "drift": ["artifact=a", "input=b.csv"],
     }[command]
-    proc = cli(command, *needed, *override.format(tmp=tmp_path).split(), runs=runs)
-    assert proc.returncode == 2, proc.stderr[-2000:]
-    assert "Traceback" not in proc.stderr + proc.stdout
-    words = words.format(tmp=tmp_path)
-    assert f"kiln {command}: error: {words}" in proc.stderr, proc.stderr[-2000:]
+    overrides = [f"paths.root={runs}", *needed, *override.format(tmp=tmp_path).split()]
+    with pytest.raises(KilnError) as err:
+        kiln.api.run(command, overrides)
+    assert words.format(tmp=tmp_path) in str(err.value)
     if command == "sweep":
         assert not (tmp_path / "s.db").exists()  # refused before the study was opened
+
+
+@pytest.mark.parametrize(
+    "command, args, words",
+    [
+        ("train", ["optimizer.lr=abc"], "optimizer.lr='abc' is not a number"),  # kiln.checks
+        ("compare", ["models=[mlp]", "keep_checkpoints=some"], "keep_checkpoints='some'"),  # task
+        ("tensorboard", ["runs", "port=abc"], "port='abc' is not an integer"),
+    ],
+)
+def test_the_command_prints_one_line_and_exits_2(command, args, words, runs):
+    proc = cli(command, *args, runs=runs)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr + proc.stdout
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert lines[-1].startswith(f"kiln {command}: error: ") and words in lines[-1], lines
 
 
 def test_a_bad_sweep_key_leaves_no_study_that_refuses_the_fixed_command(runs, tmp_path):
@@ -84,6 +104,11 @@ def test_eval_data_keys_change_the_checkpoints_own_data(runs):
      ("serve", "artifact"), ("drift", "input"), ("retrain", "ckpt_path")],
 )  # fmt: skip
 def test_a_required_key_left_out_is_named(command, keys, runs):
-    proc = cli(command, runs=runs)
+    with pytest.raises(KilnError, match=f"^{keys} (is|are) required and not set"):
+        kiln.api.run(command, [f"paths.root={runs}"])
+
+
+def test_a_required_key_left_out_through_the_command(runs):
+    proc = cli("predict", runs=runs)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr + proc.stdout, proc.stderr
-    assert f"kiln {command}: error: {keys} " in proc.stderr and "not set" in proc.stderr
+    assert "kiln predict: error: artifact, input, output are required and not set" in proc.stderr
