@@ -34,11 +34,16 @@ def warmup_cosine(
     return LambdaLR(optimizer, factor)
 
 
+def unwrap(factory):
+    """The class or function behind a Hydra ``_partial_`` factory (or the factory itself)."""
+    return factory.func if isinstance(factory, functools.partial) else factory
+
+
 def scheduler_steps(fn, total: int) -> int:
     """``total_steps`` for a scheduler factory. OneCycleLR divides by zero when pct_start x
     total_steps is exactly 1 (4 steps at pct_start 0.25: a tiny run, or a small CV fold); one
     step more moves its warmup's end off step 0, and its last learning rate stays near the end."""
-    func = fn.func if isinstance(fn, functools.partial) else fn
+    func = unwrap(fn)
     pct = (getattr(fn, "keywords", None) or {}).get("pct_start", 0.3)
     if func is torch.optim.lr_scheduler.OneCycleLR and float(pct * total) == 1.0:
         return total + 1
@@ -53,7 +58,7 @@ def fused_kwargs(factory, device: torch.device) -> dict:
     unless the config sets ``fused`` or ``foreach`` itself: one kernel per parameter instead
     of some ten element-wise ops (on CPU each op's dispatch costs more than the arithmetic on
     a small network: docs/benchmarks.md). Results differ from the default by rounding only."""
-    fn = factory.func if isinstance(factory, functools.partial) else factory
+    fn = unwrap(factory)
     given = getattr(factory, "keywords", {}) or {}
     try:
         takes = "fused" in inspect.signature(fn).parameters

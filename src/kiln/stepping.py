@@ -15,7 +15,6 @@ and ``build_trainer`` keeps them from Lightning, which refuses them under manual
 from __future__ import annotations
 
 import contextlib
-import functools
 import inspect
 import math
 
@@ -23,7 +22,7 @@ import torch
 from torch import Tensor
 
 from kiln.errors import KilnError
-from kiln.optim import fused_kwargs, scheduler_steps
+from kiln.optim import fused_kwargs, scheduler_steps, unwrap
 
 STEP_KEYS = ("gradient_clip_val", "gradient_clip_algorithm", "accumulate_grad_batches")
 
@@ -166,14 +165,12 @@ class ManualStepping:
         if fn is None:
             return opt
         interval = cfg.get("interval", "epoch")
-        plateau = (fn.func if isinstance(fn, functools.partial) else fn) is (
-            torch.optim.lr_scheduler.ReduceLROnPlateau
-        )
+        plateau = unwrap(fn) is (torch.optim.lr_scheduler.ReduceLROnPlateau)
         if interval not in ("step", "epoch") or (plateau and interval != "epoch"):
             raise KilnError(
                 f"scheduler.interval={interval!r} must be step or epoch (epoch for a plateau schedule)."
             )
-        params = inspect.signature(fn.func if isinstance(fn, functools.partial) else fn).parameters
+        params = inspect.signature(unwrap(fn)).parameters
         kwargs = {}
         if "total_steps" in params and "total_steps" not in getattr(fn, "keywords", {}):
             kwargs["total_steps"] = scheduler_steps(fn, self.optimizer_steps_planned())

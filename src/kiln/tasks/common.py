@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import inspect
 import json
 import logging
@@ -24,6 +23,7 @@ from kiln.errors import KilnError
 from kiln.models import build_network
 from kiln.module import KilnModule
 from kiln.monitoring import profile as profile_io
+from kiln.optim import unwrap
 from kiln.stepping import STEP_KEYS
 from kiln.throughput import Throughput
 
@@ -197,7 +197,7 @@ def check_resume_length(ckpt: dict, path: str, cfg_trainer, scheduler_fn) -> Non
     into a run of another length: one-cycle fails past its end, cosine jumps."""
     if scheduler_fn is None:
         return
-    func = scheduler_fn.func if isinstance(scheduler_fn, functools.partial) else scheduler_fn
+    func = unwrap(scheduler_fn)
     try:
         spans_run = "total_steps" in inspect.signature(func).parameters
     except (TypeError, ValueError):
