@@ -13,23 +13,25 @@ from omegaconf import DictConfig, OmegaConf
 from kiln.errors import KilnError
 
 INT, NUM = "an integer", "a number"
+ABOVE_0 = math.nextafter(0.0, 1.0)  # a lowest bound that 0 itself fails: "above 0"
+BELOW_1 = math.nextafter(1.0, 0.0)  # a highest bound that 1 itself fails: "below 1"
 
 # dotted key -> (kind, lowest, highest, an example); bounds are inclusive, None: unbounded
 RULES: dict[str, tuple[str, float | None, float | None, str]] = {
     "seed": (INT, 0, None, "42"),
-    "optimizer.lr": (NUM, 1e-300, None, "1e-3"),
+    "optimizer.lr": (NUM, ABOVE_0, None, "1e-3"),
     "optimizer.weight_decay": (NUM, 0, None, "0.01"),
     "optimizer.momentum": (NUM, 0, None, "0.9"),
-    "model.dropout": (NUM, 0, 0.999999, "0.1"),
+    "model.dropout": (NUM, 0, BELOW_1, "0.1"),
     "data.batch_size": (INT, 1, None, "64"),
     "data.eval_batch_size": (INT, 1, None, "256"),
     "data.val_fraction": (NUM, None, None, "0.15"),
     "data.test_fraction": (NUM, None, None, "0.15"),
     "scheduler.fn.step_size": (INT, 1, None, "10"),
     "scheduler.fn.gamma": (NUM, 0, None, "0.5"),
-    "scheduler.fn.factor": (NUM, 0, 0.999999, "0.5"),
+    "scheduler.fn.factor": (NUM, 0, BELOW_1, "0.5"),
     "scheduler.fn.patience": (INT, 0, None, "3"),
-    "scheduler.fn.pct_start": (NUM, 0, 0.999999, "0.25"),  # 1 leaves no decay: 0/0 in torch
+    "scheduler.fn.pct_start": (NUM, 0, BELOW_1, "0.25"),  # 1 leaves no decay: 0/0 in torch
     "scheduler.fn.warmup_fraction": (NUM, 0, 1, "0.05"),
     "scheduler.fn.min_ratio": (NUM, 0, 1, "0.0"),
     "trainer.max_epochs": (INT, -1, None, "10"),
@@ -144,15 +146,15 @@ def _check(key: str, value, rule) -> None:
     if isinstance(value, bool) or not ok_type or (kind == NUM and not math.isfinite(value)):
         raise KilnError(f"{key}={value!r} is not {kind}; set it to e.g. {key}={example}.")
     if (low is not None and value < low) or (high is not None and value > high):
-        bounds = (
-            f"between {low:g} and {high:g}"
-            if low is not None and high is not None
-            else f"at least {low:g}"
-            if low is not None
-            else f"at most {high:g}"
+        raise KilnError(
+            f"{key}={value!r} must be {_bounds(low, high)}; set it to e.g. {key}={example}."
         )
-        if key == "optimizer.lr":
-            bounds = "above 0"
-        elif key in ("model.dropout", "scheduler.fn.factor", "scheduler.fn.pct_start"):
-            bounds = "at least 0 and below 1"
-        raise KilnError(f"{key}={value!r} must be {bounds}; set it to e.g. {key}={example}.")
+
+
+def _bounds(low, high) -> str:
+    """The allowed range in words: "between 0 and 65535", "at least 1", "at least 0 and below 1"."""
+    lo = None if low is None else "above 0" if low == ABOVE_0 else f"at least {low:g}"
+    hi = None if high is None else "below 1" if high == BELOW_1 else f"at most {high:g}"
+    if lo and hi and lo.startswith("at least") and hi.startswith("at most"):
+        return f"between {low:g} and {high:g}"
+    return " and ".join(w for w in (lo, hi) if w)

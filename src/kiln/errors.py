@@ -11,6 +11,13 @@ class KilnError(Exception):
     exit_code = 2
 
 
+def not_a_file(path) -> str:
+    """What is wrong with a path that should name a file: "is not a file" or "does not exist"."""
+    from pathlib import Path
+
+    return "is not a file" if Path(path).exists() else "does not exist"
+
+
 def why_not_writable(err: OSError, path) -> str:
     """The reason, in words, that ``path`` (a file or folder to create) could not be made."""
     from pathlib import Path

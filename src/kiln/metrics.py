@@ -12,6 +12,17 @@ from kiln.errors import KilnError
 BETTER = {"loss": "min", "mae": "min", "rmse": "min", "acc": "max", "f1": "max", "auroc": "max", "r2": "max"}  # fmt: skip
 
 
+def improves(metric: str, default: str | None = None) -> str | None:
+    """min or max: which way ``stage/name`` (or its ``_best``) improves; ``default`` if unknown."""
+    return BETTER.get(str(metric).split("/", 1)[-1].removesuffix("_best"), default)
+
+
+def metric_names(task: str, stage: str, loss: bool = True) -> list[str]:
+    """``stage/name`` of every metric kiln logs for the task at that stage."""
+    names = (["loss"] if loss else []) + list(task_metrics(task, 2).keys())
+    return [f"{stage}/{n}" for n in names]
+
+
 def task_metrics(task: str, num_classes: int, ranking: bool = True) -> MetricCollection:
     """acc, f1 (macro) and auroc for classification; mae, rmse and r2 for regression.
 
@@ -38,15 +49,14 @@ def task_metrics(task: str, num_classes: int, ranking: bool = True) -> MetricCol
 def check_ranking_metric(metric: str, task: str, baselines: bool) -> str:
     """A leaderboard's metric must be measured on the test split for every candidate (the
     scikit-learn baselines have no loss); returns the direction that ranks it."""
-    names = [*(() if baselines else ("loss",)), *task_metrics(task, 2).keys()]
-    allowed = [f"test/{n}" for n in names]
+    allowed = metric_names(task, "test", loss=not baselines)
     if metric not in allowed:
         why = " (the baselines have no loss)" if baselines and metric == "test/loss" else ""
         raise KilnError(
             f"metric={metric} is not measured on the test split of every candidate for a "
             f"{task} task{why}; use one of {', '.join(allowed)}."
         )
-    return BETTER[metric.split("/", 1)[1]]
+    return improves(metric)
 
 
 def to_python(metrics: dict) -> dict[str, float]:
@@ -57,15 +67,15 @@ def to_python(metrics: dict) -> dict[str, float]:
 def check_monitor(monitor, task: str) -> None:
     """monitor.metric must be a validation metric of the task, and monitor.mode its direction."""
     metric, mode = monitor.get("metric"), monitor.get("mode")
-    logged = ["val/loss", *(f"val/{k}" for k in task_metrics(task, 2).keys())]
+    logged = metric_names(task, "val")
     if metric not in logged:
-        lower = [m.split("/")[1] for m in logged if BETTER[m.split("/")[1]] == "min"]
+        lower = [m.split("/")[1] for m in logged if improves(m) == "min"]
         hint = f" (monitor.mode=min for {', '.join(lower)})"
         raise KilnError(
             f"monitor.metric={metric!r} is not logged in validation for a {task} task; "
             f"use one of {', '.join(logged)}{hint}."
         )
-    expected = BETTER[metric.split("/")[1]]
+    expected = improves(metric)
     if mode != expected:
         raise KilnError(
             f"monitor.metric={metric} improves as it gets {'smaller' if expected == 'min' else 'larger'} "

@@ -50,6 +50,27 @@ def scheduler_steps(fn, total: int) -> int:
     return total
 
 
+def fills_total_steps(fn) -> bool:
+    """Whether kiln gives this scheduler factory the run's ``total_steps`` (one-cycle,
+    warmup-cosine), which ties the schedule to the run's length; not when the config sets it."""
+    try:
+        takes = "total_steps" in inspect.signature(unwrap(fn)).parameters
+    except (TypeError, ValueError):
+        return False
+    return takes and "total_steps" not in (getattr(fn, "keywords", None) or {})
+
+
+def scheduler_kwargs(fn, planned_steps) -> dict:
+    """What kiln adds when it builds a scheduler: ``total_steps`` (``planned_steps()``, asked
+    only when needed) and ``pct_start`` as a float (OneCycleLR refuses the integers 0 and 1)."""
+    kwargs = {}
+    if fills_total_steps(fn):
+        kwargs["total_steps"] = scheduler_steps(fn, planned_steps())
+    if "pct_start" in (getattr(fn, "keywords", None) or {}):
+        kwargs["pct_start"] = float(fn.keywords["pct_start"])
+    return kwargs
+
+
 FUSED_DEVICES = ("cuda", "cpu")  # torch >= 2.4 has fused AdamW, Adam and SGD on both
 
 

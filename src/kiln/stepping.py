@@ -15,14 +15,13 @@ and ``build_trainer`` keeps them from Lightning, which refuses them under manual
 from __future__ import annotations
 
 import contextlib
-import inspect
 import math
 
 import torch
 from torch import Tensor
 
 from kiln.errors import KilnError
-from kiln.optim import fused_kwargs, scheduler_steps, unwrap
+from kiln.optim import fused_kwargs, scheduler_kwargs, unwrap
 
 STEP_KEYS = ("gradient_clip_val", "gradient_clip_algorithm", "accumulate_grad_batches")
 
@@ -165,19 +164,12 @@ class ManualStepping:
         if fn is None:
             return opt
         interval = cfg.get("interval", "epoch")
-        plateau = unwrap(fn) is (torch.optim.lr_scheduler.ReduceLROnPlateau)
+        plateau = unwrap(fn) is torch.optim.lr_scheduler.ReduceLROnPlateau
         if interval not in ("step", "epoch") or (plateau and interval != "epoch"):
             raise KilnError(
                 f"scheduler.interval={interval!r} must be step or epoch (epoch for a plateau schedule)."
             )
-        params = inspect.signature(unwrap(fn)).parameters
-        kwargs = {}
-        if "total_steps" in params and "total_steps" not in getattr(fn, "keywords", {}):
-            kwargs["total_steps"] = scheduler_steps(fn, self.optimizer_steps_planned())
-        if "pct_start" in (
-            getattr(fn, "keywords", None) or {}
-        ):  # OneCycleLR wants a float: 1 fails
-            kwargs["pct_start"] = float(fn.keywords["pct_start"])
+        kwargs = scheduler_kwargs(fn, self.optimizer_steps_planned)
         try:
             scheduler = fn(opt, **kwargs)
         except (TypeError, ValueError) as err:  # e.g. scheduler.fn.factor=1 for a plateau

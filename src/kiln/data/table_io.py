@@ -7,15 +7,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from kiln.errors import KilnError
+from kiln.errors import KilnError, not_a_file
 
 
 class MissingTableError(KilnError):
     """A table file that is not there: ``key`` (data.path, ...) and the ``path`` given."""
 
     def __init__(self, key: str, path: Path):
-        what = "is not a file" if path.exists() else "does not exist"
-        super().__init__(f"{key}={path} {what}; pass the path of a .csv or .parquet file.")
+        super().__init__(
+            f"{key}={path} {not_a_file(path)}; pass the path of a .csv or .parquet file."
+        )
         self.key, self.path = key, path
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from kiln.errors import KilnError, why_not_writable
+from kiln.errors import KilnError, not_a_file, why_not_writable
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
@@ -29,8 +29,7 @@ def file_format(path: Path, what: str) -> str:
 
 def read_chunks(path: Path, rows: int) -> Iterator[pd.DataFrame]:
     if not path.is_file():
-        what = "is not a file" if path.exists() else "does not exist"
-        raise KilnError(f"input={path} {what}; pass the path of a CSV or Parquet file.")
+        raise KilnError(f"input={path} {not_a_file(path)}; pass the path of a CSV or Parquet file.")
     try:
         if file_format(path, "input") == "csv":
             yield from pd.read_csv(path, chunksize=rows)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import json
 import logging
 import shutil
@@ -19,11 +18,11 @@ from kiln import lean_hooks
 from kiln.callbacks import PlainProgress
 from kiln.data.spec import InputSpec
 from kiln.data.table_io import MissingTableError
-from kiln.errors import KilnError
+from kiln.errors import KilnError, not_a_file
 from kiln.models import build_network
 from kiln.module import KilnModule
 from kiln.monitoring import profile as profile_io
-from kiln.optim import unwrap
+from kiln.optim import fills_total_steps, unwrap
 from kiln.stepping import STEP_KEYS
 from kiln.throughput import Throughput
 
@@ -149,9 +148,8 @@ def load_checkpoint(path: str | None) -> dict:
         )
     p = Path(path)
     if not p.is_file():
-        what = "is not a file" if p.exists() else "does not exist"
         raise KilnError(
-            f"Checkpoint file {path} {what}; pass the path of a .ckpt written by kiln train."
+            f"Checkpoint file {path} {not_a_file(p)}; pass the path of a .ckpt written by kiln train."
         )
     try:
         ckpt = torch.load(p, map_location="cpu", weights_only=True)
@@ -195,15 +193,9 @@ RUN_LENGTH_KEYS = ("max_epochs", "max_steps", "accumulate_grad_batches")
 def check_resume_length(ckpt: dict, path: str, cfg_trainer, scheduler_fn) -> None:
     """A schedule fitted to the run's total steps (one-cycle, warmup-cosine) cannot be resumed
     into a run of another length: one-cycle fails past its end, cosine jumps."""
-    if scheduler_fn is None:
-        return
+    if scheduler_fn is None or not fills_total_steps(scheduler_fn):
+        return  # no schedule, or one whose length the config fixes
     func = unwrap(scheduler_fn)
-    try:
-        spans_run = "total_steps" in inspect.signature(func).parameters
-    except (TypeError, ValueError):
-        return
-    if not spans_run or "total_steps" in (getattr(scheduler_fn, "keywords", None) or {}):
-        return  # a total_steps set in the config does not follow the run's length
     old = ((ckpt["kiln"].get("config") or {}).get("trainer")) or {}
     changed = [k for k in RUN_LENGTH_KEYS if old.get(k) != cfg_trainer.get(k)]
     if changed:

@@ -8,7 +8,7 @@ from pathlib import Path
 import lightning as L
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from kiln.metrics import BETTER, to_python
+from kiln.metrics import improves, to_python
 from kiln.tasks import train
 from kiln.tasks.common import (
     build_datamodule,
@@ -68,7 +68,7 @@ def training_config(cfg: DictConfig, ckpt: dict) -> DictConfig:
 def _monitor_direction(monitor: DictConfig) -> None:
     """A checkpoint from before kiln checked monitor.mode may carry val/rmse with mode=max; the
     retrained run keeps the checkpoint's monitor, so its direction is put right here."""
-    better = BETTER.get(str(monitor.get("metric", "")).split("/", 1)[-1])
+    better = improves(monitor.get("metric", ""))
     if better is not None and monitor.get("mode") != better:
         log.warning(
             "monitor.mode=%s in the checkpoint is the wrong way for %s; retraining with mode=%s.",

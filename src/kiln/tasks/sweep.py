@@ -12,7 +12,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 from kiln.errors import KilnError
-from kiln.metrics import BETTER
+from kiln.metrics import improves
 from kiln.sweep import report
 from kiln.sweep.space import parse_space
 from kiln.sweep.study import (
@@ -42,8 +42,7 @@ def run(cfg: DictConfig) -> dict:
     swept = {p.key for p in space}
     overrides = [o for o in user_overrides if _key(o) not in swept]
     metric = s.objective.metric or f"{cfg.monitor.metric}_best"
-    name = metric.split("/", 1)[-1].removesuffix("_best")  # test/r2 maximises with val/rmse
-    better = BETTER.get(name, cfg.monitor.mode)
+    better = improves(metric, cfg.monitor.mode)  # test/r2 maximises with a val/rmse monitor
     direction = s.objective.direction or ("maximize" if better == "max" else "minimize")
     if direction not in ("maximize", "minimize"):
         raise KilnError(f"sweep.objective.direction={direction} must be maximize or minimize.")
@@ -89,6 +88,7 @@ def run(cfg: DictConfig) -> dict:
     )
     if not is_worker:
         _check_space(job)
+        log.info("sweep %s: %d trials, storage %s, directory %s", s.name, n_trials, url, sweep_dir)
     job.study = study = open_study(
         str(s.name),
         storage,
@@ -99,8 +99,6 @@ def run(cfg: DictConfig) -> dict:
         make_pruner(s.pruner, startup, int(cfg.trainer.max_epochs)),
         identity,
     )
-    if not is_worker:
-        log.info("sweep %s: %d trials, storage %s, directory %s", s.name, n_trials, url, sweep_dir)
     helpers = [] if is_worker else _start_workers(int(s.n_workers) - 1, user_overrides, config_dir)
     try:
         work(job)
