@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -56,23 +57,39 @@ def run(cfg: DictConfig) -> None:
         log.warning(
             "serving on %s without an API key: anyone who can reach it can call it", cfg.host
         )
-    print(f"kiln serve: {cfg.artifact} on http://{cfg.host}:{cfg.port} (docs at /docs)", flush=True)
+    sock = listening_socket(str(cfg.host), int(cfg.port))
+    port = sock.getsockname()[1]  # the port the system chose, for port=0
+    print(f"kiln serve: {cfg.artifact} on http://{cfg.host}:{port} (docs at /docs)", flush=True)
     config = uvicorn.Config(
         app,
         host=str(cfg.host),
-        port=int(cfg.port),
+        port=port,
         log_level=str(cfg.log_level),
         access_log=bool(cfg.access_log),
         timeout_graceful_shutdown=int(cfg.graceful_timeout_s),
         lifespan="on",
     )
-    server = uvicorn.Server(config)
+    with sock:
+        uvicorn.Server(config).run(sockets=[sock])
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """Bind the server's socket before uvicorn starts, so that a busy port or an unknown host
+    is one sentence of kiln's rather than uvicorn's log line and exit status."""
     try:
-        server.run()
-    except SystemExit:  # uvicorn exits (status 3) when it cannot bind; kiln says why below
-        if server.started:
-            raise
-    if not server.started:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        sock = socket.socket(family, socket.SOCK_STREAM)
+    except OSError as err:
         raise KilnError(
-            f"The server could not start on {cfg.host}:{cfg.port} (see the line above: a port in use or an unknown host); pass port=<a free port> or host=127.0.0.1."
-        )
+            f"host={host} cannot be served on ({err.strerror or err}); pass host=127.0.0.1 or an address of this machine."
+        ) from None
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # restart on a port in TIME_WAIT
+    try:
+        sock.bind((host, port))
+    except OSError as err:
+        sock.close()
+        raise KilnError(
+            f"The server could not listen on {host}:{port} ({err.strerror or err}); pass port=<a free port>, or stop what holds it."
+        ) from None
+    sock.set_inheritable(True)
+    return sock
