@@ -7,6 +7,9 @@ CPU smoke run:  python scripts/bench_transformer_gpu.py --device cpu --tiny
 
 MFU = model FLOPs / (time x peak); FLOPs per token = 6 x (matmul parameters) + 12 x layers x
 T x d_model (attention, counted in full as nanoGPT does), the same formula for both sides.
+The hand reference is a language model (a 50k-token head) and kiln's a pooled sequence
+classifier with the same body, so their FLOPs per token differ: compare MFU (the MFU/ref
+column), not tokens/s.
 """
 
 from __future__ import annotations
@@ -189,19 +192,23 @@ def main() -> None:
         a.steps, a.warmup, a.compile = 3, 1, False
     if a.device == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
-    rows = [bench_reference(a), bench_kiln(a)]
-    ref = rows[0]["tokens_per_s"]
     print(
-        f"\nbatch {a.batch} x {a.seq} tokens, d_model {a.d_model}, {a.layers} layers, "
-        f"compile={a.compile}, bf16={a.bf16}, peak {a.peak_tflops:.0f} TFLOPS"
+        f"batch {a.batch} x {a.seq} tokens, d_model {a.d_model}, {a.layers} layers, "
+        f"compile={a.compile}, bf16={a.bf16}, peak {a.peak_tflops:.0f} TFLOPS (datasheet dense bf16)"
     )
-    print(f"{'run':34} {'params':>8} {'tokens/s':>12} {'MFU':>7} {'vs ref':>7}")
-    for r in rows:
+    print(f"{'run':34} {'params':>8} {'tokens/s':>12} {'MFU':>7} {'MFU/ref':>7}", flush=True)
+    ref = None
+    for bench in (bench_reference, bench_kiln):  # each row as soon as it is measured
+        r = bench(a)
+        ref = ref or r
         print(
             f"{r['name']:34} {r['params_M']:7.1f}M {r['tokens_per_s']:12,.0f} "
-            f"{r['mfu']:7.1%} {r['tokens_per_s'] / ref:7.2f}"
+            f"{r['mfu']:7.1%} {r['mfu'] / ref['mfu']:7.2f}",
+            flush=True,
         )
-    assert math.isfinite(rows[1]["tokens_per_s"])
+    # the two models differ (an LM head over the vocabulary against kiln's pooled classifier),
+    # so tokens/s are not like for like: the issue's bar is kiln's MFU within 10% of the hand's
+    assert math.isfinite(r["tokens_per_s"])
 
 
 if __name__ == "__main__":

@@ -157,7 +157,9 @@ class KilnModule(ManualStepping, EvalSteps, L.LightningModule):
         z = self.raw_output(x)
         loss = self.loss(z, y)
         # Lightning writes step metrics when (batches + 1) % log_every_n_steps == 0: log on those
-        batches = self.trainer.fit_loop.epoch_loop._batches_that_stepped
+        # (its private counter; the step count where a Lightning release has renamed it)
+        loop = self.trainer.fit_loop.epoch_loop
+        batches = getattr(loop, "_batches_that_stepped", self.global_step)
         every = self.trainer.log_every_n_steps
         if batches == 0 or (every and (batches + 1) % every == 0):
             self._check_finite(loss)
