@@ -9,6 +9,10 @@ better than wall time. Then (5) the ``torch.save`` time of a 64-feature drift pr
 plain lists and as ``kiln.monitoring.profile.pack`` stores it in checkpoints.
 
     python scripts/bench_step_parts.py [--steps 600] [--batch 256] [--repeats 3]
+
+``--device cuda``: the same four on a GPU (data resident there, bf16 autocast / bf16-mixed
+everywhere), timed by wall clock with a synchronisation at both ends; at a small batch the
+step is bound by the host's launches and Python, which is where the loops differ.
 """
 
 from __future__ import annotations
@@ -27,6 +31,15 @@ from kiln.data.loader import TensorBatchLoader
 from kiln.monitoring.profile import numeric_profile, pack
 
 WARMUP = 50
+DEVICE = "cpu"
+
+
+def clock() -> float:
+    """Main-thread CPU time on the CPU; wall time after a synchronisation on a GPU."""
+    if DEVICE == "cuda":
+        torch.cuda.synchronize()
+        return time.perf_counter()
+    return time.thread_time()
 
 
 class Timer(L.Callback):
@@ -35,11 +48,11 @@ class Timer(L.Callback):
 
     def on_train_batch_start(self, trainer, module, batch, idx):
         if trainer.global_step == WARMUP:
-            self.t0 = time.thread_time()
+            self.t0 = clock()
 
     def on_train_batch_end(self, trainer, module, outputs, batch, idx):
         if trainer.global_step == WARMUP + self.steps:
-            self.t1 = time.thread_time()
+            self.t1 = clock()
             trainer.should_stop = True
 
 
@@ -51,7 +64,7 @@ class Bare(L.LightningModule):
 
     def training_step(self, batch, batch_idx):
         x, y = batch
-        loss = F.cross_entropy(self.net(x), y)
+        loss = F.cross_entropy(self.net(x).float(), y)
         if not self.automatic_optimization:
             opt = self.optimizers()
             opt.zero_grad(set_to_none=True)
@@ -64,16 +77,18 @@ class Bare(L.LightningModule):
 
 
 def hand(x, y, bs: int, steps: int) -> float:
-    net = B.make_net()
+    net = B.make_net().to(DEVICE)
     opt = torch.optim.AdamW(net.parameters(), lr=1e-3, fused=True)
     loader, i = TensorBatchLoader([x, y], bs, shuffle=True), 0
+    amp = torch.autocast("cuda", dtype=torch.bfloat16, enabled=DEVICE == "cuda")
     while True:
         for xb, yb in loader:
             if i == WARMUP:
-                t0 = time.thread_time()
+                t0 = clock()
             if i == WARMUP + steps:
-                return (time.thread_time() - t0) / steps * 1e3
-            loss = F.cross_entropy(net(xb), yb)
+                return (clock() - t0) / steps * 1e3
+            with amp:
+                loss = F.cross_entropy(net(xb).float(), yb)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -84,17 +99,20 @@ def bare(x, y, bs: int, steps: int, manual: bool) -> float:
     timer = Timer(steps)
     trainer = L.Trainer(max_steps=WARMUP + steps + 1, callbacks=[timer], logger=False,
                         enable_checkpointing=False, enable_progress_bar=False,
-                        enable_model_summary=False, num_sanity_val_steps=0, accelerator="cpu")  # fmt: skip
+                        enable_model_summary=False, num_sanity_val_steps=0, accelerator=DEVICE,
+                        precision="bf16-mixed" if DEVICE == "cuda" else "32-true")  # fmt: skip
     trainer.fit(Bare(manual), train_dataloaders=TensorBatchLoader([x, y], bs, shuffle=True))
     return (timer.t1 - timer.t0) / steps * 1e3
 
 
 def kiln(x, y, bs: int, steps: int) -> float:
-    clock, B.time.perf_counter = B.time.perf_counter, time.thread_time  # its StepTimer's clock
+    if DEVICE == "cuda":  # its StepTimer synchronises and reads the wall clock
+        return bs / B.bench_kiln(x, y, bs, steps, "cuda") * 1e3
+    wall, B.time.perf_counter = B.time.perf_counter, time.thread_time  # its StepTimer's clock
     try:
         return bs / B.bench_kiln(x, y, bs, steps, "cpu") * 1e3
     finally:
-        B.time.perf_counter = clock
+        B.time.perf_counter = wall
 
 
 def profile_save_ms(repeats: int = 5) -> tuple[float, float]:
@@ -116,23 +134,32 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=600)
     p.add_argument("--batch", type=int, default=256)
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     a = p.parse_args()
+    global DEVICE
+    DEVICE = a.device
     torch.set_num_threads(1)
     x, y = B.make_data()
+    kiln_x, kiln_y = x, y  # kiln's data module moves its splits to the device itself
+    if DEVICE == "cuda":
+        x, y = x.to(DEVICE), y.to(DEVICE)
     runs = {
         "hand loop": lambda: hand(x, y, a.batch, a.steps),
         "Lightning, automatic optimisation": lambda: bare(x, y, a.batch, a.steps, False),
         "Lightning, manual optimisation": lambda: bare(x, y, a.batch, a.steps, True),
-        "kiln (bench_train's full stack)": lambda: kiln(x, y, a.batch, a.steps),
+        "kiln (bench_train's full stack)": lambda: kiln(kiln_x, kiln_y, a.batch, a.steps),
     }
     best = {k: float("inf") for k in runs}
     for _ in range(a.repeats):  # interleaved; the best of each
         for name, run in runs.items():
             best[name] = min(best[name], run())
-    print(f"\nbatch {a.batch}, 1 thread, {a.steps} steps, torch {torch.__version__}")
-    print("| run | main-thread CPU ms / step |\n|---|---:|")
+    unit = "wall ms / step (bf16)" if DEVICE == "cuda" else "main-thread CPU ms / step"
+    print(f"\n{DEVICE}, batch {a.batch}, 1 thread, {a.steps} steps, torch {torch.__version__}")
+    print(f"| run | {unit} |\n|---|---:|")
     for name, ms in best.items():
         print(f"| {name} | {ms:.3f} |")
+    if DEVICE == "cuda":
+        return
     lists, packed = profile_save_ms()
     print(f"\ntorch.save of a 64-feature profile: lists {lists:.1f} ms, packed {packed:.1f} ms")
 
