@@ -91,7 +91,10 @@ def _print(rows: list[dict], header: list[str], title: str) -> None:
         table.add_column(h, justify="left" if i in (1, 2) else "right")
     for r in rows:
         table.add_row(*_cells(r))
-    Console().print(table)
+    console = Console()
+    if not console.is_terminal:  # a log or a pipe: rich would wrap at 80 columns
+        console = Console(width=1000)
+    console.print(table)
 
 
 def _chart(rows: list[dict], metric: str, path: Path) -> None:
