@@ -65,14 +65,16 @@ def test_serve_on_a_busy_port_says_so_and_exits_2(penguins_artifact, tmp_path):
     assert "Traceback" not in proc.stderr + proc.stdout
     assert proc.stderr.strip() == (
         f"kiln serve: error: The server could not listen on 127.0.0.1:{port} (Address already in use); "
-        "pass port=<a free port>, or stop what holds it."
+        "pass port=<a free port> (port=0 picks one), or stop what holds it."
     )  # kiln's sentence alone: uvicorn never started, so it logged nothing of its own
 
 
 def test_serve_on_an_unknown_host_says_so(penguins_artifact, tmp_path):
     proc = cli("serve", f"artifact={penguins_artifact}", "host=no-such-host.invalid", runs=tmp_path)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr + proc.stdout
-    assert "kiln serve: error: host=no-such-host.invalid cannot be served on" in proc.stderr
+    assert (
+        "kiln serve: error: host=no-such-host.invalid is not an address this machine" in proc.stderr
+    )
 
 
 def test_serve_with_an_unknown_log_level(penguins_artifact, tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import socket
 
@@ -81,15 +82,19 @@ def listening_socket(host: str, port: int) -> socket.socket:
         sock = socket.socket(family, socket.SOCK_STREAM)
     except OSError as err:
         raise KilnError(
-            f"host={host} cannot be served on ({err.strerror or err}); pass host=127.0.0.1 or an address of this machine."
+            f"host={host} is not an address this machine can serve on ({err.strerror or err}); pass host=127.0.0.1 or one of its addresses."
         ) from None
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # restart on a port in TIME_WAIT
     try:
         sock.bind((host, port))
     except OSError as err:
         sock.close()
+        fix = {
+            errno.EADDRINUSE: "pass port=<a free port> (port=0 picks one), or stop what holds it",
+            errno.EACCES: "ports below 1024 need privileges: pass port=8000 or another above 1023",
+        }.get(err.errno, "pass host=127.0.0.1 or an address of this machine")
         raise KilnError(
-            f"The server could not listen on {host}:{port} ({err.strerror or err}); pass port=<a free port>, or stop what holds it."
+            f"The server could not listen on {host}:{port} ({err.strerror or err}); {fix}."
         ) from None
     sock.set_inheritable(True)
     return sock
