@@ -44,7 +44,7 @@ from tests.conftest import cli, run_dir, train
         ),
         (
             "train",
-            "model=lstm model.bidirectional=no",
+            "model=lstm model.hidden=8 model.bidirectional=no",
             "model.bidirectional='no' must be true or false",
         ),
         ("train", "test=no", "test='no' must be true or false"),
@@ -165,10 +165,10 @@ def test_overwrite_no_leaves_the_output_file_as_it_was(runs, tmp_path):
 def test_an_unbounded_run_needs_a_schedule_without_a_length(runs):
     unbounded = ["experiment=wine_mlp", "debug=fast", "trainer.max_epochs=-1"]
     with pytest.raises(
-        KilnError, match="trainer.max_epochs=-1 runs without end.*trainer.max_steps"
+        KilnError, match=r"trainer.max_epochs=-1 runs without end.*\+\+trainer.max_steps=<n>"
     ):
         train(runs, *unbounded)  # the one-cycle schedule: OverflowError (float infinity) before
-    result = train(runs, *unbounded, "trainer.max_steps=4", "logger=none")  # bounded by steps
+    result = train(runs, *unbounded, "++trainer.max_steps=4", "logger=none")  # bounded by steps
     assert result["best_checkpoint"]
 
 

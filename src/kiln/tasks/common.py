@@ -116,7 +116,7 @@ def check_schedule_length(scheduler_fn, cfg_trainer) -> None:
         name = getattr(unwrap(scheduler_fn), "__name__", "this scheduler")
         raise KilnError(
             f"trainer.max_epochs=-1 runs without end, and the {name} schedule needs the run's "
-            "length; set trainer.max_steps=<n>, or use scheduler=none or scheduler=plateau."
+            "length; set ++trainer.max_steps=<n>, or use scheduler=none or scheduler=plateau."
         )
 
 
