@@ -25,7 +25,15 @@ def compose(
     ``config_dir`` plays the part of ``--config-dir``: a user's own configs (new experiments,
     data, models) beside kiln's.
     """
+    from kiln.config_errors import check_group_overrides
+    from kiln.errors import KilnError
+
     register_resolvers()
+    if config_dir is not None and not Path(config_dir).is_dir():
+        raise KilnError(
+            f"config_dir {config_dir} is not a folder; pass the folder of your configs."
+        )
+    check_group_overrides(command, list(overrides or []))
     GlobalHydra.instance().clear()
     ctx = initialize_config_module(CONFIG_MODULE, version_base="1.3")
     extra = [f"hydra.searchpath=[file://{Path(config_dir).resolve()}]"] if config_dir else []

@@ -6,9 +6,14 @@ Lightning as a traceback far from the key. ``check_values(cfg)`` names the key a
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
+import types
+import typing
+from importlib import resources
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from kiln.errors import KilnError
 
@@ -101,6 +106,182 @@ def check_values(cfg: DictConfig) -> None:
                 _check(f"{node}.{name}", value, THRESHOLDS[name])
             elif not isinstance(value, bool):
                 raise KilnError(f"{node}.{name}={value!r} must be true or false.")
+    annotated = check_targets(cfg)
+    for key in sorted(bool_keys() - annotated):  # trainer.deterministic also takes 'warn'
+        value = _select(cfg, key)
+        if value is not None and not isinstance(value, bool):
+            raise KilnError(f"{key}={value!r} must be true or false; e.g. {key}=true.")
+
+
+@functools.cache
+def bool_keys() -> frozenset[str]:
+    """The dotted keys that every config kiln ships sets to true or false (``overwrite``,
+    ``test``, ``data.as_image``, ``preprocess.numeric.indicator``, ...): a task reads them with
+    ``bool()`` or a truth test, where any text, ``no`` and ``off`` too, is true."""
+    from kiln.config import CONFIG_MODULE
+
+    seen: dict[str, bool] = {}  # key -> whether every file that sets it sets a boolean
+
+    def walk(node, prefix: str) -> None:
+        for key, value in node.items():
+            if not isinstance(key, str) or key.startswith("_") or key == "defaults":
+                continue
+            if isinstance(value, dict):
+                walk(value, f"{prefix}{key}.")
+            elif value is not None:
+                seen[prefix + key] = seen.get(prefix + key, True) and isinstance(value, bool)
+
+    def files(folder, group: str):
+        for item in folder.iterdir():
+            if item.is_dir() and item.name != "hydra":
+                yield from files(item, f"{group}{item.name}.")
+            elif item.name.endswith(".yaml"):
+                yield item, group
+
+    for item, group in files(resources.files(CONFIG_MODULE), ""):
+        text = item.read_text()
+        header = [ln for ln in text.splitlines() if ln.startswith("#")][:3]
+        if any("@package _global_" in ln for ln in header):
+            group = ""
+        node = OmegaConf.to_container(OmegaConf.create(text), resolve=False)
+        if isinstance(node, dict):
+            walk(node, group)
+    return frozenset(k for k, all_bool in seen.items() if all_bool)
+
+
+def check_targets(cfg: DictConfig) -> set[str]:
+    """The dotted keys checked against a signature (returned). Each value a config node with ``_target_`` (the model, the optimizer, the trainer, a
+    callback) hands its class has the type the class's signature asks for: ``model.hidden``
+    is a list for MLP and an integer for ResMLP, ``optimizer.betas`` a pair of numbers."""
+    plain = OmegaConf.to_container(cfg, resolve=False)
+    checked = set()
+    for path, node in _targets(plain, ""):
+        target = _locate(node["_target_"])
+        if target is None:
+            continue  # not importable here: building it reports that
+        try:
+            func = target.__init__ if inspect.isclass(target) else target
+            hints = typing.get_type_hints(func)
+            params = inspect.signature(target).parameters
+        except Exception:  # no signature to compare with: building it is the check
+            continue
+        name = getattr(target, "__name__", node["_target_"])
+        for key in node:
+            if key.startswith("_") or key not in hints or key not in params:
+                continue
+            full = f"{path}{key}"
+            checked.add(full)
+            value = _select(cfg, full)
+            if isinstance(value, ListConfig):
+                value = OmegaConf.to_container(value, resolve=True)
+            if value is None and params[key].default is None:
+                continue
+            if value == "???" or isinstance(value, dict) or _fits(hints[key], value) is not False:
+                continue
+            default = params[key].default
+            example = (
+                ""
+                if default in (inspect.Parameter.empty, None)
+                else (f"; e.g. {full}={_typed(default)}")
+            )
+            raise KilnError(f"{full}={value!r} must be {_words(hints[key])} for {name}{example}.")
+    return checked
+
+
+def _targets(node, prefix: str):
+    if isinstance(node, dict):
+        if isinstance(node.get("_target_"), str):
+            yield prefix, node
+        for key, value in node.items():
+            if isinstance(value, dict):
+                yield from _targets(value, f"{prefix}{key}.")
+
+
+def _locate(path: str):
+    try:
+        from hydra.utils import get_object
+
+        return get_object(path)
+    except Exception:
+        return None
+
+
+def _typed(value) -> str:
+    """A default as it is typed on the command line: true, [0.9, 0.999], 256."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (tuple, list)):
+        return "[" + ", ".join(_typed(v) for v in value) + "]"
+    return str(value)
+
+
+def _union_args(ann):
+    if typing.get_origin(ann) in (typing.Union, types.UnionType):
+        return typing.get_args(ann)
+    return None
+
+
+def _fits(ann, value) -> bool | None:
+    """Whether a config value fits an annotation; None where the annotation cannot tell."""
+    members = _union_args(ann)
+    if members is not None:
+        results = [_fits(m, value) for m in members]
+        return True if True in results else None if None in results else False
+    if ann is type(None):
+        return value is None
+    if ann is bool:
+        return isinstance(value, bool)
+    if ann in (int, float):
+        value = _number(value, INT if ann is int else NUM)
+        return not isinstance(value, bool) and isinstance(
+            value, int if ann is int else (int, float)
+        )
+    if ann is str:
+        return value is not None and not isinstance(value, (bool, list, dict))
+    origin, args = typing.get_origin(ann), typing.get_args(ann)
+    if origin is typing.Literal:
+        return value in args
+    if origin in (list, tuple, typing.Sequence) or ann in (list, tuple):
+        if not isinstance(value, list):
+            return False
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            if len(value) != len(args):
+                return False
+            results = [_fits(a, v) for a, v in zip(args, value, strict=True)]
+        elif args:
+            results = [_fits(args[0], v) for v in value]
+        else:
+            return True
+        return False if False in results else None if None in results else True
+    if ann is dict or origin is dict:
+        return isinstance(value, dict)
+    return None  # a class kiln cannot compare a config value with (Tensor, Path, Accelerator)
+
+
+def _words(ann) -> str:
+    """An annotation in words: "an integer", "a list of integers", "true or false"."""
+    members = _union_args(ann)
+    if members is not None:
+        words = [_words(m) for m in members]
+        return " or ".join(dict.fromkeys(w for w in words if w))
+    if ann is type(None):
+        return "null"
+    simple = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+    if ann in simple:
+        return simple[ann]
+    origin, args = typing.get_origin(ann), typing.get_args(ann)
+    if origin is typing.Literal:
+        return "one of " + ", ".join(_typed(a) for a in args)
+    if origin in (list, tuple, typing.Sequence) or ann in (list, tuple):
+        plural = {"an integer": "integers", "a number": "numbers", "a string": "strings"}
+        inner = {_words(a) for a in args if a is not Ellipsis}
+        kind = plural.get(inner.pop(), "values") if len(inner) == 1 else "values"
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            return f"a list of {len(args)} {kind}"
+        return f"a list of {kind}"
+    if ann is dict or origin is dict:
+        return "a mapping"
+    return ""
 
 
 def _missing_keys(node, prefix: str = "") -> list[str]:

@@ -200,7 +200,21 @@ def main(argv: list[str] | None = None) -> None:
 
     register_resolvers()
 
-    from kiln.config_errors import one_line_config_errors, reported_by_hydra
+    from kiln.config_errors import (
+        check_group_overrides,
+        config_dir_given,
+        one_line_config_errors,
+        reported_by_hydra,
+    )
+
+    try:
+        bad_dir = config_dir_given(argv)
+        if bad_dir:
+            raise KilnError(bad_dir)
+        check_group_overrides(command, [a for a in argv if not a.startswith("-")])
+    except KilnError as err:
+        print(f"kiln {command}: error: {err}", file=sys.stderr, flush=True)
+        sys.exit(err.exit_code)
 
     @reported_by_hydra
     def task_function(cfg):

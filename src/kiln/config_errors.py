@@ -19,6 +19,8 @@ import sys
 
 from hydra.errors import CompactHydraException, MissingConfigException, OverrideParseException
 
+from kiln.errors import KilnError
+
 FLAG = "HYDRA_FULL_ERROR"
 _user: list[str | None] = [os.environ.get(FLAG)]  # the user's value, before kiln sets its own
 
@@ -30,6 +32,109 @@ def _set(value: str | None) -> None:
         os.environ[FLAG] = value
 
 
+def _conf():
+    from importlib import resources
+
+    from kiln.config import CONFIG_MODULE
+
+    return resources.files(CONFIG_MODULE)
+
+
+@functools.cache
+def groups() -> tuple[str, ...]:
+    """kiln's config groups a user chooses from (conf/<group>/), hydra's own left out."""
+    return tuple(sorted(p.name for p in _conf().iterdir() if p.is_dir() and _is_group(p)))
+
+
+def _is_group(path) -> bool:
+    return path.name not in ("hydra", "__pycache__") and any(
+        f.name.endswith(".yaml") for f in path.iterdir()
+    )
+
+
+@functools.cache
+def groups_of(command: str) -> tuple[str, ...]:
+    """The groups in a command's defaults list (``kiln sweep`` has train's too)."""
+    from omegaconf import OmegaConf
+
+    path = _conf() / f"{command}.yaml"
+    if not path.is_file():
+        return ()
+    out: list[str] = []
+    for entry in OmegaConf.to_container(OmegaConf.create(path.read_text())).get("defaults", []):
+        if isinstance(entry, str) and entry != "_self_":
+            out += groups_of(entry)  # another primary config: kiln sweep's train
+        elif isinstance(entry, dict):
+            out += [k.removeprefix("override ").lstrip("/") for k in entry]
+    return tuple(g for g in dict.fromkeys(out) if g in groups())
+
+
+def _commands_taking(group: str) -> list[str]:
+    names = sorted(p.name[:-5] for p in _conf().iterdir() if p.name.endswith(".yaml"))
+    return [c for c in names if group in groups_of(c)]
+
+
+def not_a_group_of(command: str, group: str, option: str) -> str:
+    """A group option given to a command whose config has no such group: Hydra's advice
+    (``+group=option``) composes it, and the command ignores it."""
+    others = sorted(
+        (c for c in _commands_taking(group) if c != command), key=lambda c: c != "train"
+    )
+    elsewhere = (
+        f"use kiln {others[0]} {group}={option} for that, or leave it out; "
+        if others
+        else ("leave it out; ")
+    )
+    return (
+        f"kiln {command} does not use the {group} group; {elsewhere}"
+        f"kiln {command} takes the groups {', '.join(groups_of(command)) or '(none)'}."
+    )
+
+
+def check_group_overrides(command: str, overrides: list[str]) -> None:
+    """``+group=option`` for a kiln group the command does not take (``kiln train
+    +sweep=wine_mlp``) would be composed and then ignored: a KilnError instead."""
+    for item in overrides:
+        key, eq, value = item.partition("=")
+        group = key.lstrip("+")
+        if eq and key.startswith("+") and group in groups() and group not in groups_of(command):
+            raise KilnError(not_a_group_of(command, group, value))
+
+
+def unwritable(err: OSError) -> str:
+    """One line for a run directory Hydra could not make: the runs root cannot be written."""
+    from kiln.errors import why_not_writable
+
+    path = os.fsdecode(err.filename)
+    return (
+        f"{path} cannot be created ({why_not_writable(err, path)}); choose a runs root that can "
+        "be written with KILN_RUNS=<folder> or paths.root=<folder>."
+    )
+
+
+def config_dir_given(argv: list[str]) -> str | None:
+    """A ``--config-dir``/``-cd`` that is not a directory, in one sentence (Hydra would only
+    miss the configs in it: ``experiment=mine is not a config option``, or train silently)."""
+    for i, arg in enumerate(argv):
+        name, eq, value = arg.partition("=")
+        if name not in ("--config-dir", "-cd"):
+            continue
+        if not eq:
+            value = argv[i + 1] if i + 1 < len(argv) else ""
+        if not os.path.isdir(value):
+            what = "is a file, not a folder" if os.path.exists(value) else "does not exist"
+            return (
+                f"--config-dir {value} {what}; pass the folder that holds your configs "
+                "(e.g. --config-dir ./conf)."
+            )
+    return None
+
+
+def _quoted(override: str) -> str:
+    """An override as it is typed in a shell: in double quotes if it holds a space or quote."""
+    return f'"{override}"' if any(c in override for c in " '()") else override
+
+
 def sentence(err: CompactHydraException, command: str) -> str:
     """One line for a Hydra composition error, naming the override and what to type instead."""
     text = str(err)
@@ -37,12 +142,20 @@ def sentence(err: CompactHydraException, command: str) -> str:
         group, _, name = err.missing_cfg_file.rpartition("/")
         if group:
             return f"{group}={name} is not a config option; {group} takes one of: {', '.join(err.options)}."
-    unknown = re.match(r"Could not override '([^']+)'\.\s*To append to your config use (\S+)", text)
+    group = re.match(
+        r"Could not override '([^']+)'\. No match in the defaults list\.\s*"
+        r"To append to your default list use \+[^=]*=(.*)",
+        text,
+    )
+    if group and group.group(1) in groups():
+        return not_a_group_of(command, group.group(1), group.group(2).strip())
+    unknown = re.match(r"Could not override '([^']+)'\.\s*To append to your config use (.+)", text)
     if unknown:
         key, plus = unknown.groups()
         return (
             f"{key} is not a key of the {command} config; check its spelling "
-            f"(kiln {command} --cfg job shows the keys) or write {plus} to add a new key."
+            f"(kiln {command} --cfg job shows the keys) or write {_quoted(plus.strip())} to add a "
+            "new key."
         )
     lines = [ln.strip() for ln in text.splitlines()]
     lines = [ln for ln in lines if ln and not ln.startswith(("Config search path", "provider="))]
@@ -66,6 +179,11 @@ def one_line_config_errors(command: str):
         yield
     except CompactHydraException as err:
         print(f"kiln {command}: error: {sentence(err, command)}", file=sys.stderr, flush=True)
+        sys.exit(2)
+    except OSError as err:  # Hydra making the run directory, before any task runs
+        if err.filename is None:
+            raise
+        print(f"kiln {command}: error: {unwritable(err)}", file=sys.stderr, flush=True)
         sys.exit(2)
     finally:
         _set(_user[0])

@@ -30,8 +30,45 @@ from tests.conftest import cli, run_dir, train
         ("drift", "exit_on=never", "exit_on='never' is not a rule"),
         ("train", "scheduler=step scheduler.fn.step_size=abc", "scheduler.fn.step_size='abc'"),
         ("compare", "keep_checkpoints=some", "keep_checkpoints='some' is unknown; use best or all"),
-        ("train", "optimizer.betas=abc", "Could not build the optimizer from its config"),
-        ("train", "model.hidden=abc", "Could not build model MLP from its config"),
+        ("train", "optimizer.betas=abc", "optimizer.betas='abc' must be a list of 2 numbers"),
+        (
+            "train",
+            "optimizer.betas=[0.9]",
+            "optimizer.betas=[0.9] must be a list of 2 numbers for AdamW",
+        ),
+        ("train", "model.hidden=abc", "model.hidden='abc' must be a list of integers for MLP"),
+        (
+            "train",
+            "model=resmlp",
+            "model.hidden=[64, 64] must be an integer for ResMLP; e.g. model.hidden=256",
+        ),
+        (
+            "train",
+            "model=lstm model.hidden=8 model.bidirectional=no",
+            "model.bidirectional='no' must be true or false",
+        ),
+        ("train", "test=no", "test='no' must be true or false"),
+        ("train", "print_config=off", "print_config='off' must be true or false"),
+        (
+            "train",
+            "trainer.enable_progress_bar=no",
+            "trainer.enable_progress_bar='no' must be true or false or null",
+        ),
+        (
+            "train",
+            "callbacks.model_checkpoint.save_last=no",
+            "save_last='no' must be true or false",
+        ),
+        (
+            "train",
+            "preprocess.numeric.indicator=yes",
+            "preprocess.numeric.indicator='yes' must be true or false",
+        ),
+        ("retrain", "from_scratch=no", "from_scratch='no' must be true or false"),
+        ("predict", "overwrite=no", "overwrite='no' must be true or false"),
+        ("serve", "access_log=yes", "access_log='yes' must be true or false"),
+        ("drift", "predictions=0", "predictions=0 must be true or false"),
+        ("sweep", "sweep.plots=no", "sweep.plots='no' must be true or false"),
         ("train", "model.hidden=[64,0]", "model MLP has a layer of width 0"),
         ("train", "data=table data.target=y data.path={tmp}", "data.path={tmp} is not a file"),
     ],
@@ -62,6 +99,8 @@ def test_a_bad_number_is_named_before_anything_runs(command, override, words, ru
         ("train", ["optimizer.lr=abc"], "optimizer.lr='abc' is not a number"),  # kiln.checks
         ("compare", ["models=[mlp]", "keep_checkpoints=some"], "keep_checkpoints='some'"),  # task
         ("tensorboard", ["runs", "port=abc"], "port='abc' is not an integer"),
+        ("train", ["test=no"], "test='no' must be true or false"),
+        ("train", ["optimizer.betas=[0.9]"], "optimizer.betas=[0.9] must be a list of 2 numbers"),
     ],
 )
 def test_the_command_prints_one_line_and_exits_2(command, args, words, runs):
@@ -112,3 +151,38 @@ def test_a_required_key_left_out_through_the_command(runs):
     proc = cli("predict", runs=runs)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr + proc.stdout, proc.stderr
     assert "kiln predict: error: artifact, input, output are required and not set" in proc.stderr
+
+
+def test_overwrite_no_leaves_the_output_file_as_it_was(runs, tmp_path):
+    out = tmp_path / "out.csv"
+    out.write_text("kept\n")
+    args = ["artifact=a", f"input={tmp_path / 'in.csv'}", f"output={out}", "overwrite=no"]
+    with pytest.raises(KilnError, match="overwrite='no' must be true or false"):
+        kiln.api.run("predict", [f"paths.root={runs}", *args])
+    assert out.read_text() == "kept\n"
+
+
+def test_an_unbounded_run_needs_a_schedule_without_a_length(runs):
+    unbounded = ["experiment=wine_mlp", "debug=fast", "trainer.max_epochs=-1"]
+    with pytest.raises(
+        KilnError, match=r"trainer.max_epochs=-1 runs without end.*\+\+trainer.max_steps=<n>"
+    ):
+        train(runs, *unbounded)  # the one-cycle schedule: OverflowError (float infinity) before
+    result = train(runs, *unbounded, "++trainer.max_steps=4", "logger=none")  # bounded by steps
+    assert result["best_checkpoint"]
+
+
+def test_an_unbounded_run_with_a_plateau_schedule_starts():
+    import functools
+
+    import torch
+    from omegaconf import OmegaConf
+
+    from kiln.tasks.common import check_schedule_length
+
+    unbounded = OmegaConf.create({"max_epochs": -1, "max_steps": -1})
+    plateau = functools.partial(torch.optim.lr_scheduler.ReduceLROnPlateau, factor=0.5)
+    check_schedule_length(plateau, unbounded)  # it needs no total: no error
+    onecycle = functools.partial(torch.optim.lr_scheduler.OneCycleLR, max_lr=0.1)
+    with pytest.raises(KilnError, match="OneCycleLR schedule needs the run's length"):
+        check_schedule_length(onecycle, unbounded)

@@ -116,3 +116,47 @@ def test_gpu_trainers_without_a_gpu(runs):
     for choice in ("gpu", "ddp"):
         proc = cli("train", f"trainer={choice}", "debug=fast", "print_config=false", runs=runs)
         _assert_clean_failure(proc, "trainer.accelerator=gpu", "none is visible", "trainer=ddp_cpu")
+
+
+@pytest.mark.parametrize(
+    "command, args, words",
+    [
+        ("train", ["sweep=wine_mlp"], "kiln train does not use the sweep group; use kiln sweep sweep=wine_mlp"),
+        ("train", ["+sweep=wine_mlp", "debug=fast"], "kiln train does not use the sweep group"),
+        ("eval", ["ckpt_path=x.ckpt", "debug=fast"], "kiln eval takes the groups trainer, paths, data."),
+        ("train", ["--config-dir", "nodir", "experiment=mine"], "--config-dir nodir does not exist"),
+        ("train", ["-cd", "nodir"], "--config-dir nodir does not exist"),
+        (
+            "sweep",
+            ["sweep.params.model.dropout='choice(0.1, 1.5)'"],
+            """write "+sweep.params.model.dropout='choice(0.1, 1.5)'" to add a new key.""",
+        ),
+    ],
+)  # fmt: skip
+def test_a_group_or_folder_the_command_cannot_use_is_one_line(command, args, words, runs):
+    proc = cli(command, *args, runs=runs)
+    assert proc.returncode == 2 and words in _one_line(proc), proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert not any(runs.iterdir())  # nothing trained
+
+
+def test_a_new_plain_key_still_takes_a_plus(runs):
+    proc = cli("train", "+my_note=hello", "--cfg", "job", runs=runs)
+    assert proc.returncode == 0 and "my_note: hello" in proc.stdout, proc.stderr[-2000:]
+
+
+@pytest.mark.parametrize("where", ["env", "paths.root"])
+def test_a_runs_root_that_cannot_be_written_is_one_line(where, tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("not a folder\n")
+    args, env = ["debug=fast"], {}
+    if where == "env":
+        env["KILN_RUNS"] = str(afile)
+    else:
+        args.append(f"paths.root={afile}/runs")
+    proc = cli("train", *args, env=env)
+    line = _one_line(proc)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    assert line.startswith(f"kiln train: error: {afile}/") and "is a file, not a folder" in line
+    assert "KILN_RUNS=<folder> or paths.root=<folder>" in line
+    assert afile.read_text() == "not a folder\n"

@@ -1,5 +1,7 @@
 """kiln.checks: what a task would read as a number passes; what it cannot read is named."""
 
+import re
+
 import pytest
 from omegaconf import OmegaConf
 
@@ -20,6 +22,11 @@ def test_the_threshold_rules_name_every_threshold_drift_knows():
         {"reload_interval": 0},  # TensorBoard: load once
         {"port": "${oc.env:KILN_TEST_UNSET_PORT,8000}"},
         {"thresholds": {"bonferroni": False, "ks_pvalue": "0.01"}},
+        {"overwrite": False, "test": True, "print_config": None},
+        {"trainer": {"_target_": "lightning.Trainer", "deterministic": "warn", "max_epochs": 3}},
+        {"model": {"_target_": "kiln.models.mlp.MLP", "_partial_": True, "hidden": [8, 8]}},
+        {"optimizer": {"_target_": "torch.optim.AdamW", "_partial_": True, "betas": [0.9, 0.99]}},
+        {"model": {"_target_": "no.such.Model", "hidden": "abc"}},  # building it reports that
     ],
 )
 def test_values_a_task_can_read_pass(given):
@@ -41,10 +48,25 @@ def test_values_a_task_can_read_pass(given):
             "thresholds.bonferroni='yes' must be true or false",
         ),
         ({"thresholds": {"wasserstien": 0.2}}, "thresholds.wasserstien is not a drift threshold"),
+        ({"overwrite": "no"}, "overwrite='no' must be true or false"),
+        ({"from_scratch": "off"}, "from_scratch='off' must be true or false"),
+        ({"data": {"as_image": 1}}, "data.as_image=1 must be true or false"),
+        (
+            {"trainer": {"_target_": "lightning.Trainer", "deterministic": "no"}},
+            "trainer.deterministic='no' must be true or false or one of warn or null for Trainer",
+        ),
+        (
+            {"model": {"_target_": "kiln.models.resmlp.ResMLP", "hidden": [64, 64]}},
+            "model.hidden=[64, 64] must be an integer for ResMLP; e.g. model.hidden=256",
+        ),
+        (
+            {"optimizer": {"_target_": "torch.optim.AdamW", "betas": [0.9]}},
+            "optimizer.betas=[0.9] must be a list of 2 numbers for AdamW",
+        ),
     ],
 )
 def test_values_a_task_cannot_read_are_named(given, words):
-    with pytest.raises(KilnError, match=words.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(KilnError, match=re.escape(words)):
         check_values(OmegaConf.create(given))
 
 
@@ -66,3 +88,14 @@ def test_retrain_puts_an_old_checkpoints_monitor_direction_right():
     monitor = OmegaConf.create({"metric": "val/rmse", "mode": "max"})
     _monitor_direction(monitor)
     assert monitor.mode == "min"
+
+
+def test_the_boolean_keys_come_from_every_boolean_kiln_ships():
+    from kiln.checks import bool_keys
+
+    keys = bool_keys()
+    for key in ("overwrite", "test", "print_config", "from_scratch", "access_log",
+                "batching.enabled", "trainer.deterministic", "preprocess.numeric.indicator",
+                "callbacks.model_checkpoint.save_last", "model.causal", "sweep.plots"):  # fmt: skip
+        assert key in keys
+    assert "port" not in keys and "trainer.max_epochs" not in keys

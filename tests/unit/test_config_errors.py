@@ -34,3 +34,31 @@ def test_a_failing_task_leaves_the_users_setting_for_hydras_report(monkeypatch):
             reported_by_hydra(boom)(None)
         finally:
             assert FLAG not in os.environ  # what Hydra's run_and_report reads
+
+
+def test_a_suggested_override_with_a_space_is_quoted_whole():
+    from hydra.errors import ConfigCompositionException
+
+    from kiln.config_errors import sentence
+
+    err = ConfigCompositionException(
+        "Could not override 'sweep.params.x'.\nTo append to your config use "
+        "+sweep.params.x='choice(0.1, 1.5)'"
+    )
+    assert """write "+sweep.params.x='choice(0.1, 1.5)'" to add""" in sentence(err, "sweep")
+    plain = ConfigCompositionException(
+        "Could not override 'optimizr.lr'.\nTo append to your config use +optimizr.lr=1"
+    )
+    assert "write +optimizr.lr=1 to add a new key." in sentence(plain, "train")
+
+
+def test_a_group_a_command_does_not_take_names_the_groups_it_does():
+    from kiln.config_errors import check_group_overrides, groups_of
+    from kiln.errors import KilnError
+
+    assert groups_of("eval") == ("trainer", "paths", "data")
+    assert "sweep" in groups_of("sweep") and "model" in groups_of("sweep")  # train's too
+    with pytest.raises(KilnError, match="use kiln sweep sweep=wine_mlp for that"):
+        check_group_overrides("train", ["+sweep=wine_mlp"])
+    check_group_overrides("train", ["+my_key=1", "+data.columns.x=categorical", "model=mlp"])
+    check_group_overrides("sweep", ["+sweep=wine_mlp"])

@@ -84,3 +84,34 @@ def test_validate_names_missing_unexpected_and_mistyped_columns(frame):
     bad_bool.loc[0, "member"] = "maybe"
     with pytest.raises(KilnError, match="'member'.*boolean.*'maybe'"):
         s.validate(bad_bool)
+
+
+def test_the_advice_for_a_mistyped_column_is_one_that_works_where_it_is_given(frame):
+    bad = frame.astype({"size": object, "member": object})
+    bad.loc[3, "size"] = "12kg"
+    bad.loc[0, "member"] = "maybe"
+    new = Schema.infer(frame, "y", "binary")  # kiln train: the types can still be declared
+    with pytest.raises(KilnError, match=r"declare it with \+\+data\.columns\.size=categorical\."):
+        new.validate(bad)
+    with pytest.raises(KilnError, match=r"\+\+data\.columns\.member=categorical\."):
+        new.validate(bad.assign(size=frame["size"]))
+    fixed = Schema.from_dict(json.loads(json.dumps(new.to_dict())))  # a checkpoint's schema
+    assert "fixed" not in fixed.to_dict()
+    for frame_, name in ((bad, "size"), (bad.assign(size=frame["size"]), "member")):
+        with pytest.raises(KilnError) as err:
+            fixed.encode(frame_, "input x.csv")
+        assert f"{name!r} in input x.csv" in str(err.value)
+        assert "the model takes it as a" in str(err.value) and "data.columns" not in str(err.value)
+
+
+def test_a_text_regression_target_names_data_task():
+    s = Schema.infer(pd.DataFrame({"x": [1.0, 2.0], "y": [1.5, 2.5]}), "y", "regression")
+    with pytest.raises(KilnError, match=r"fix those values or use data\.task=multiclass\.$"):
+        s.encode_target(pd.Series(["1.5", "cat"]))
+
+
+def test_binary_with_many_classes_names_data_task():
+    from kiln.data.table_split import task_and_classes
+
+    with pytest.raises(KilnError, match=r"use data\.task=multiclass\.$"):
+        task_and_classes(pd.Series(["a", "b", "c"]), "binary", "y")

@@ -111,7 +111,7 @@ class InMemoryDataModule(L.LightningDataModule):
                 )
             if task == "binary" and len(classes) != 2:
                 raise KilnError(
-                    f"data.task=binary but the target of {raw.name} has {len(classes)} classes; use task=multiclass."
+                    f"data.task=binary but the target of {raw.name} has {len(classes)} classes; use data.task=multiclass."
                 )
             y = np.searchsorted(classes, y)
             class_names = raw.class_names or [str(c) for c in classes]

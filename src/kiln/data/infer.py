@@ -16,8 +16,17 @@ def _sample(s: pd.Series, bad: np.ndarray) -> str:
     return repr(s[bad].iloc[0])
 
 
-def to_number(s: pd.Series, name: str, where: str) -> np.ndarray:
-    """float64 values; text that is not a number is a KilnError showing a sample value."""
+def _declare(name: str, fixed: bool, kind: str) -> str:
+    """The fix for a column whose values do not fit its type: declare another type where the
+    schema is being inferred (kiln train); where a checkpoint fixes it, the values must change."""
+    if fixed:
+        return f"the model takes it as a {kind} column, so fix those values in the file"
+    return f"or declare it with ++data.columns.{name}=categorical"
+
+
+def to_number(s: pd.Series, name: str, where: str, fixed: bool = False) -> np.ndarray:
+    """float64 values; text that is not a number is a KilnError showing a sample value.
+    ``fixed``: the column's type comes from a checkpoint, and cannot be declared otherwise."""
     if s.dtype.kind in "iufb":
         return s.to_numpy(dtype=np.float64, na_value=np.nan)
     values = pd.to_numeric(s, errors="coerce")
@@ -25,7 +34,8 @@ def to_number(s: pd.Series, name: str, where: str) -> np.ndarray:
     if bad.any():
         raise KilnError(
             f"Column {name!r} in {where} should be numeric but holds text such as {_sample(s, bad)}; "
-            f"fix those values or declare it with data.columns.{name}=categorical."
+            + ("" if fixed else "fix those values ")
+            + f"{_declare(name, fixed, 'numeric')}."
         )
     return values.to_numpy(dtype=np.float64, na_value=np.nan)
 
@@ -35,7 +45,7 @@ def _bool_value(v) -> float:
     return 1.0 if text in _TRUE else 0.0 if text in _FALSE else np.nan
 
 
-def to_bool(s: pd.Series, name: str, where: str) -> np.ndarray:
+def to_bool(s: pd.Series, name: str, where: str, fixed: bool = False) -> np.ndarray:
     """1.0 / 0.0 / NaN from bools, 0/1 numbers or true/false, yes/no text."""
     if s.dtype.kind in "biuf":
         values = s.astype("float64")
@@ -45,8 +55,9 @@ def to_bool(s: pd.Series, name: str, where: str) -> np.ndarray:
         bad = (values.isna() & s.notna()).to_numpy()
     if bad.any():
         raise KilnError(
-            f"Column {name!r} in {where} should be boolean but holds {_sample(s, bad)}; use true/false "
-            f"values or declare it with data.columns.{name}=categorical."
+            f"Column {name!r} in {where} should be boolean but holds {_sample(s, bad)}; "
+            + ("use true/false values " if not fixed else "")
+            + f"{_declare(name, fixed, 'boolean')}."
         )
     return values.to_numpy(dtype=np.float64, na_value=np.nan)
 

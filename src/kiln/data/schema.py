@@ -41,6 +41,7 @@ class Schema:
     columns: list[Column]
     classes: list | None = None
     dropped: dict[str, str] = field(default_factory=dict)  # column -> why
+    fixed = False  # True for a checkpoint's schema: data.columns cannot change it (not a field)
 
     # -- building -----------------------------------------------------------------------
     @classmethod
@@ -126,9 +127,9 @@ class Schema:
             )
         for col in self.columns:
             if col.type == "numeric":
-                to_number(df[col.name], col.name, where)
+                to_number(df[col.name], col.name, where, self.fixed)
             elif col.type == "boolean":
-                to_bool(df[col.name], col.name, where)
+                to_bool(df[col.name], col.name, where, self.fixed)
 
     def encode(self, df: pd.DataFrame, where: str = "the table") -> tuple[np.ndarray, np.ndarray]:
         """(x_num float32 [N, F] with NaN for missing, x_cat int64 [N, C] codes)."""
@@ -138,9 +139,9 @@ class Schema:
         for col in self.columns:
             s = df[col.name]
             if col.type == "numeric":
-                x_num[:, j] = to_number(s, col.name, where)
+                x_num[:, j] = to_number(s, col.name, where, self.fixed)
             elif col.type == "boolean":
-                x_num[:, j] = to_bool(s, col.name, where)
+                x_num[:, j] = to_bool(s, col.name, where, self.fixed)
             elif col.type == "datetime":
                 dt = (
                     pd.to_datetime(s, errors="coerce", format="mixed") if s.dtype.kind != "M" else s
@@ -157,6 +158,14 @@ class Schema:
 
     def encode_target(self, s: pd.Series) -> np.ndarray:
         if self.task == "regression":
+            values = pd.to_numeric(s, errors="coerce")
+            bad = values.isna() & s.notna()
+            if bad.any():  # a class column read as a regression target
+                fix = "" if self.fixed else " or use data.task=multiclass"
+                raise KilnError(
+                    f"The regression target {self.target!r} holds text such as "
+                    f"{s[bad].iloc[0]!r}; fix those values{fix}."
+                )
             return to_number(s, self.target, "the target").astype(np.float32)
         codes = pd.Categorical(s, categories=self.classes).codes.astype(np.int64)
         if (codes < 0).any():
@@ -172,7 +181,9 @@ class Schema:
     @classmethod
     def from_dict(cls, d: dict) -> Schema:
         d = {k: v for k, v in d.items() if k != "version"}
-        return cls(**{**d, "columns": [Column(**c) for c in d["columns"]]})
+        schema = cls(**{**d, "columns": [Column(**c) for c in d["columns"]]})
+        schema.fixed = True
+        return schema
 
 
 def _as_str(s: pd.Series) -> pd.Series:

@@ -31,7 +31,7 @@ def task_and_classes(y: pd.Series, task: str, target: str) -> tuple[str, list | 
         )
     if task == "binary" and len(classes) != 2:
         raise KilnError(
-            f"data.task=binary but the target {target!r} has {len(classes)} classes; use task=multiclass."
+            f"data.task=binary but the target {target!r} has {len(classes)} classes; use data.task=multiclass."
         )
     return ("binary" if len(classes) == 2 else "multiclass"), classes
 

@@ -90,6 +90,7 @@ def build_module(cfg: DictConfig, dm, run_config: dict | None = None) -> KilnMod
             "fn": build(cfg.scheduler.fn, "scheduler"),
             "interval": cfg.scheduler.get("interval", "epoch"),
         }
+        check_schedule_length(scheduler["fn"], cfg.get("trainer") or {})
     return KilnModule(
         network=network,
         spec=spec,
@@ -103,6 +104,20 @@ def build_module(cfg: DictConfig, dm, run_config: dict | None = None) -> KilnMod
         run_config=run_config,
         **{k: v for k in STEP_KEYS if (v := (cfg.get("trainer") or {}).get(k)) is not None},
     )
+
+
+def check_schedule_length(scheduler_fn, cfg_trainer) -> None:
+    """A schedule fitted to the run's total steps (one-cycle, warmup-cosine) needs a run with an
+    end: trainer.max_epochs=-1 without trainer.max_steps has none (Lightning runs on forever)."""
+    if not fills_total_steps(scheduler_fn):
+        return
+    max_steps = cfg_trainer.get("max_steps")
+    if cfg_trainer.get("max_epochs") == -1 and (max_steps is None or max_steps == -1):
+        name = getattr(unwrap(scheduler_fn), "__name__", "this scheduler")
+        raise KilnError(
+            f"trainer.max_epochs=-1 runs without end, and the {name} schedule needs the run's "
+            "length; set ++trainer.max_steps=<n>, or use scheduler=none or scheduler=plateau."
+        )
 
 
 def build_trainer(cfg: DictConfig, output_dir: Path, with_loggers: bool = True) -> L.Trainer:
