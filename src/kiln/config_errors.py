@@ -142,6 +142,15 @@ def sentence(err: CompactHydraException, command: str) -> str:
         group, _, name = err.missing_cfg_file.rpartition("/")
         if group:
             return f"{group}={name} is not a config option; {group} takes one of: {', '.join(err.options)}."
+    twice = re.match(
+        r"Multiple values for (\S+)\. To override a value use 'override \S+: (\S+)'", text
+    )
+    if twice:  # +optimizer=sgd where the config lists optimizer already
+        group, name = twice.groups()
+        return f"+{group}={name} adds to {group}, which the {command} config already sets; write {group}={name}."
+    refused = _refused_by_task(text, command)
+    if refused:
+        return refused
     group = re.match(
         r"Could not override '([^']+)'\. No match in the defaults list\.\s*"
         r"To append to your default list use \+[^=]*=(.*)",
@@ -165,6 +174,22 @@ def sentence(err: CompactHydraException, command: str) -> str:
     if cause is not None and str(cause).strip():
         lines.append(f"({str(cause).strip().splitlines()[0]})")
     return " ".join(ln if ln.endswith((".", ":", "?", "!", ")")) else ln + "." for ln in lines)
+
+
+def _refused_by_task(text: str, command: str) -> str | None:
+    """A command may refuse an override it would not apply in its own words
+    (``refused_override`` in its task module, e.g. kiln retrain's model.*), rather than be
+    told to add the key with ``+``, which would compose and then be ignored."""
+    found = re.match(r"Could not override '([^']+)'\..*?use \+(\S+?)\.?$", text, re.S)
+    if not found:
+        return None
+    try:
+        import importlib
+
+        refuse = getattr(importlib.import_module(f"kiln.tasks.{command}"), "refused_override", None)
+    except ImportError:
+        return None
+    return refuse(found.group(2)) if refuse is not None else None
 
 
 @contextlib.contextmanager

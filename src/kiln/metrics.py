@@ -59,6 +59,18 @@ def check_ranking_metric(metric: str, task: str, baselines: bool) -> str:
     return improves(metric)
 
 
+def final_metric_names(monitor_metric: str, test: bool = True) -> list[str]:
+    """The metrics ``kiln train`` returns at the end of a run: the monitor's ``_best`` and, with
+    ``test``, the test metrics of every task whose validation logs the monitor (a classifier's
+    for val/f1, a regressor's for val/rmse, both for val/loss; the task itself comes with the
+    data)."""
+    tasks = [t for t in ("multiclass", "regression") if monitor_metric in metric_names(t, "val")]
+    out = [f"{monitor_metric}_best"]
+    for task in (tasks or ["multiclass", "regression"]) if test else []:
+        out += [m for m in metric_names(task, "test") if m not in out]
+    return out
+
+
 def to_python(metrics: dict) -> dict[str, float]:
     """Tensors and numpy scalars to plain floats, for JSON and printing."""
     return {k: float(v.item() if isinstance(v, torch.Tensor) else v) for k, v in metrics.items()}

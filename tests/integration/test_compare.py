@@ -129,10 +129,26 @@ def test_unknown_model_and_cli_exit(runs):
     assert "nope" in done.stderr + done.stdout
 
 
+def test_a_model_twice_or_overrides_for_a_model_not_listed_are_refused(runs):
+    """models=[mlp,mlp] trained both into mlp/ and showed one row of folds=2; overrides for a
+    model not in models were silently dropped. Both are refused before any training."""
+    with pytest.raises(KilnError, match=r"models lists mlp more than once; give each model once"):
+        compare(runs, "data=wine", "models=[mlp,mlp]", "trainer.max_epochs=1", "logger=none")
+    with pytest.raises(
+        KilnError, match=r"model_overrides\.mlpp .*not in models \(mlp, baselines\)"
+    ):
+        compare(runs, "data=wine", "models=[mlp,baselines]", "+model_overrides.mlpp.hidden=[8]",
+                "trainer.max_epochs=1", "logger=none")  # fmt: skip
+    assert not list(Path(runs).glob("compare/*/mlp"))
+    done = cli("compare", "data=wine", "models=[mlp,mlp]", runs=runs)
+    assert done.returncode == 2 and "Traceback" not in done.stderr + done.stdout
+    assert "kiln compare: error: models lists mlp more than once" in done.stderr
+
+
 def test_the_ranking_metric_is_checked_before_training_and_ranks_its_own_way(runs):
     for metric, words in [("test/nope", "use one of test/acc"), ("test/loss", "have no loss")]:
         with pytest.raises(KilnError, match=words):
-            compare(runs, "data=wine", "models=[mlp,baselines]", f"metric={metric}", *FAST)
+            compare(runs, "data=wine", "models=[mlp,baselines]", f"metric={metric}", *FAST[:2])
     assert not list(Path(runs).glob("compare/*/mlp"))  # refused before the first model trained
     regression = ["data=diabetes", "monitor.metric=val/rmse", "monitor.mode=min"]
     res = compare(runs, *regression, "models=[baselines]", "metric=test/r2")

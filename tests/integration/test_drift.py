@@ -104,3 +104,18 @@ def test_retrain_keeps_or_refits_preprocessing_and_profile(wine):
     new = load_checkpoint(refit["best_checkpoint"])
     assert not torch.equal(new["state_dict"][key], old["state_dict"][key])
     assert new["kiln"]["profile"]["features"] != old["kiln"]["profile"]["features"]
+
+
+def test_retrain_replaces_the_optimizer_and_refuses_model_changes(wine, tmp_path):
+    """optimizer=sgd is SGD with its own settings (AdamW's betas were merged into it and SGD
+    failed); model.hidden=... was composed with + and then trained without a word."""
+    base = [f"paths.root={tmp_path}", f"ckpt_path={wine['ckpt']}", "trainer.max_epochs=1",
+            "logger=none", "test=false"]  # fmt: skip
+    res = kiln.api.run("retrain", [*base, "optimizer=sgd", "optimizer.lr=0.01"])
+    new = load_checkpoint(res["best_checkpoint"])["kiln"]["config"]
+    assert new["optimizer"]["_target_"] == "torch.optim.SGD" and "betas" not in new["optimizer"]
+    assert new["optimizer"]["lr"] == 0.01
+    for override in ("model.hidden=[8]", "+model.hidden=[8]"):
+        proc = cli("retrain", *base[1:], override, runs=tmp_path)
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr + proc.stdout
+        assert "kiln retrain: error: kiln retrain keeps the checkpoint's model" in proc.stderr

@@ -4,6 +4,7 @@ import json
 
 import torch
 
+import kiln.api
 from tests.conftest import cli, run_dir, train
 
 COMMON = [
@@ -59,3 +60,21 @@ def test_resume_into_a_longer_run(runs):
     last = run_dir(train(runs, *fixed)) / "checkpoints" / "last.ckpt"
     longer = train(runs, *fixed, f"ckpt_path={last}", "trainer.max_epochs=2")
     assert longer["epochs"] == 2
+
+
+def test_resume_with_other_model_settings_names_them(runs):
+    """The same class with other hidden sizes ended in load_state_dict's size-mismatch
+    traceback; now one sentence names the model.* settings that differ. Settings that keep
+    the shapes (dropout) still resume, and eval of the checkpoint is unaffected."""
+    fast = ["experiment=wine_mlp", "debug=fast", "print_config=false"]
+    last = run_dir(train(runs, *fast)) / "checkpoints" / "last.ckpt"
+    proc = cli("train", *fast, "model.hidden=[32]", f"ckpt_path={last}", runs=runs)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr + proc.stdout
+    (line,) = [ln for ln in proc.stderr.splitlines() if "error" in ln]
+    assert "model has model.hidden=[64, 64], this run asks for model.hidden=[32]" in line
+    assert "without ckpt_path" in line
+    assert not list(runs.rglob("resumed_from.ckpt"))
+    resumed = train(runs, *fast, "model.dropout=0.3", f"ckpt_path={last}")
+    assert resumed["epochs"] == 1
+    evaluated = kiln.api.run("eval", [f"paths.root={runs}", f"ckpt_path={last}"])
+    assert "test/acc" in evaluated

@@ -93,6 +93,19 @@ def test_a_bad_search_space_names_the_parameter(tmp_path):
     assert "sweep.params.optimizer.lr" in line and "Traceback" not in proc.stderr
 
 
+def test_a_misspelt_objective_is_refused_before_the_study_and_any_trial(tmp_path):
+    """It used to train trial 0 first and leave a study keyed to the typo behind, which then
+    refused the corrected command ("started with other settings")."""
+    args = [f"paths.root={tmp_path}", *TINY, "sweep.name=typo", "sweep.n_trials=1"]
+    with pytest.raises(KilnError, match=r"objective\.metric=val/acc_bst .*val/f1_best, test/"):
+        kiln.api.run("sweep", [*args, "sweep.objective.metric=val/acc_bst"])
+    with pytest.raises(KilnError, match=r"test=false: no test metrics\); use one of val/f1_best\."):
+        kiln.api.run("sweep", [*args, "sweep.objective.metric=test/acc", "test=false"])
+    sweep_dir = tmp_path / "sweep" / "typo"
+    assert not (sweep_dir / "study.sqlite").exists()
+    assert not [p for p in sweep_dir.rglob("*") if p.is_file()]
+
+
 def sweep_cmd(*extra: str) -> list[str]:
     return [sys.executable, "-m", "kiln", "sweep", *TINY, "sweep.pruner=none", *extra]
 

@@ -63,6 +63,17 @@ def test_bad_input_gets_one_clear_sentence(case, tmp_path, runs):
     assert message.count(". ") == 0 and message.endswith(".") and ";" in message  # problem; fix.
 
 
+def test_regression_on_a_text_target_is_refused(tmp_path, runs):
+    """data.task=regression on a column of names used to train a classifier without a word."""
+    path = tmp_path / "good.csv"
+    path.write_text(GOOD)
+    with pytest.raises(KilnError, match=r"target column 'c' is not numeric.*'[uv]'") as err:
+        train(runs, "data=table", "model=mlp", f"data.path={path}", "data.target=c",
+              "data.task=regression", "debug=fast")  # fmt: skip
+    message = str(err.value)
+    assert message.count(". ") == 0 and "data.task=multiclass" in message
+
+
 def test_wrong_columns_at_eval_time_are_named(tmp_path):
     from kiln.data.table import TableDataModule
 

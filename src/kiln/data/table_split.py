@@ -18,10 +18,17 @@ from kiln.errors import KilnError
 
 def task_and_classes(y: pd.Series, task: str, target: str) -> tuple[str, list | None]:
     """The task ``data.task`` resolves to for the target ``y``, and its sorted classes."""
-    if y.dtype.kind in "iuf" and task in ("auto", "regression"):
+    numeric = y.dtype.kind in "iuf"
+    if task == "regression" and not numeric:
+        example = next(iter(y.dropna().unique().tolist()), None)
+        raise KilnError(
+            f"data.task=regression but the target column {target!r} is not numeric (it holds "
+            f"values such as {example!r}); use data.task=multiclass, or leave data.task unset."
+        )
+    if numeric and task in ("auto", "regression"):
         task = infer_task(y.to_numpy(dtype=np.float64)) if task == "auto" else "regression"
     else:
-        task = "multiclass" if task in ("auto", "regression") else task
+        task = "multiclass" if task == "auto" else task
     if task == "regression":
         return task, None
     classes = sorted(y.unique().tolist(), key=lambda v: (str(type(v)), v))

@@ -202,6 +202,49 @@ def check_compatible(ckpt: dict, path: str, cfg_model: dict, spec: InputSpec) ->
         )
 
 
+def check_weights_fit(ckpt: dict, path: str, cfg_model: dict, module) -> None:
+    """A resumed run's network must have the checkpoint's shapes: the same model class built
+    with other model.* settings (hidden sizes, layers) fails in load_state_dict otherwise."""
+    saved = ckpt["state_dict"]
+    here = module.state_dict()
+    wrong = [
+        k
+        for k in sorted(set(saved) | set(here))
+        if k.startswith("network.")
+        and (k not in saved or k not in here or tuple(saved[k].shape) != tuple(here[k].shape))
+    ]
+    if not wrong:
+        return
+    old = _leaves((ckpt["kiln"].get("config") or {}).get("model") or {}, "model")
+    new = _leaves(cfg_model, "model")
+    differ = [k for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
+    fix = "resume with the checkpoint's model settings or start a new run without ckpt_path"
+    if differ:
+        raise KilnError(
+            f"Checkpoint {path}'s model has "
+            + ", ".join(f"{k}={old.get(k)}" for k in differ)
+            + ", this run asks for "
+            + ", ".join(f"{k}={new.get(k)}" for k in differ)
+            + f", and its weights do not fit; {fix}."
+        )
+    k = wrong[0]
+    shape = lambda sd: list(sd[k].shape) if k in sd else "absent"  # noqa: E731
+    raise KilnError(
+        f"Checkpoint {path}'s weights do not fit this run's network ({k} is {shape(saved)} "
+        f"there, {shape(here)} here); {fix}."
+    )
+
+
+def _leaves(node, prefix: str) -> dict:
+    """A nested config as {dotted key: value}; lists stay whole (model.hidden=[64, 64])."""
+    if not isinstance(node, dict):
+        return {prefix: node}
+    out = {}
+    for key, value in node.items():
+        out.update(_leaves(value, f"{prefix}.{key}"))
+    return out
+
+
 RUN_LENGTH_KEYS = ("max_epochs", "max_steps", "accumulate_grad_batches")
 
 

@@ -38,6 +38,23 @@ def model_config(name: str) -> DictConfig:
     return OmegaConf.merge(base, node)
 
 
+def _check_names(names: list, overrides) -> None:
+    """Each model once (two runs of one name shared a directory and a leaderboard row), and
+    model_overrides only for models in the list (others were silently ignored)."""
+    twice = sorted({str(n) for n in names if names.count(n) > 1})
+    if twice:
+        raise KilnError(
+            f"models lists {', '.join(twice)} more than once; give each model once (to compare "
+            f"settings of one model, run kiln compare per setting, or kiln train -m)."
+        )
+    stray = sorted(str(k) for k in overrides if k not in names)
+    if stray:
+        raise KilnError(
+            f"model_overrides.{stray[0]} is for a model not in models ({', '.join(map(str, names))}); "
+            "key model_overrides by one of those names, or add the model to models."
+        )
+
+
 def fold_config(cfg: DictConfig, fold: int, folds: int) -> DictConfig:
     """The config of one fold. ``cv.mode=kfold``: the same seed, and the test split is fold
     ``fold`` of a K-fold partition (kiln.data.folds; an expanding window for time series).
@@ -73,6 +90,7 @@ def run(cfg: DictConfig) -> dict:
         raise KilnError(f"keep_checkpoints={keep!r} is unknown; use best or all.")
     if not names:
         raise KilnError("models is empty; pass e.g. models=[mlp,resmlp,baselines].")
+    _check_names(names, cfg.get("model_overrides") or {})
     model_cfgs = {n: model_config(n) for n in names if n != "baselines"}
     metric = cfg.get("metric") or "test/" + cfg.monitor.metric.split("/", 1)[-1]
     results: list[dict] = []

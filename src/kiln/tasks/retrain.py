@@ -8,6 +8,7 @@ from pathlib import Path
 import lightning as L
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from kiln.errors import KilnError
 from kiln.metrics import improves, to_python
 from kiln.tasks import train
 from kiln.tasks.common import (
@@ -34,14 +35,61 @@ def _changes(node) -> dict:
     return out
 
 
+# the keys of conf/retrain.yaml (and what Hydra adds); any other top-level key is not applied
+OWN_KEYS = {"task_name", "ckpt_path", "from_scratch", "refit_preprocessing", "refit_profile",
+            "test", "print_config", "seed", "data", "trainer", "optimizer", "monitor",
+            "callbacks", "logger", "paths", "hydra"}  # fmt: skip
+KEPT = {"model": "model", "scheduler": "scheduler", "monitor": "monitor (and so its best checkpoint)"}  # fmt: skip
+
+
+def refused_override(override: str) -> str | None:
+    """The sentence that refuses an override retrain would not apply (a key of the checkpoint's
+    model, scheduler or monitor, or one retrain does not read), or None. kiln.config_errors
+    asks this too, for the overrides that do not compose."""
+    key = override.split("=", 1)[0].lstrip("+~")
+    top = key.split(".", 1)[0]
+    if top in OWN_KEYS - set(KEPT):
+        return None
+    plain = override.lstrip("+~")
+    if top in KEPT:
+        return (
+            f"kiln retrain keeps the checkpoint's {KEPT[top]} and would not apply {override}; "
+            f"leave it out, or train a new model with kiln train {plain}."
+        )
+    return (
+        f"kiln retrain does not apply {override} ({top} is not a retrain setting: the "
+        f"checkpoint's own is used); leave it out, or train a new model with kiln train {plain}."
+    )
+
+
+def _check_overrides(cfg: DictConfig) -> None:
+    """Refuse what retrain would silently drop: model.*, scheduler.*, monitor.* and keys of
+    the train config that retrain does not read (+compile=true)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    given = list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+    given += [f"{k}=..." for k in cfg if k not in OWN_KEYS]  # a config composed without Hydra
+    for override in given:
+        message = refused_override(override)
+        if message:
+            raise KilnError(message)
+
+
 def training_config(cfg: DictConfig, ckpt: dict) -> DictConfig:
-    """The checkpoint's config, with the user's changes, this run's paths and callbacks."""
+    """The checkpoint's config, with the user's changes, this run's paths and callbacks.
+    ``optimizer=<name>`` (a node with its own ``_target_``) replaces the checkpoint's optimizer;
+    ``optimizer.lr=...`` and other keys change it."""
+    _check_overrides(cfg)
     old = ckpt["kiln"]["config"]
     new = OmegaConf.create(
         {k: v for k, v in old.items() if k not in ("paths", "callbacks", "logger")}
     )
     with open_dict(new):
+        chosen = cfg.get("optimizer")
+        if chosen is not None and chosen.get("_target_") is not None:  # optimizer=<name>
+            new.optimizer = OmegaConf.to_container(chosen, resolve=True)
         new.merge_with({k: _changes(cfg.get(k)) for k in ("data", "trainer", "optimizer")})
+        _follow_lr(new, old)
         _schema(new.data, ckpt, refit=bool(cfg.refit_preprocessing))
         if cfg.get("seed") is not None:
             new.seed = cfg.seed
@@ -63,6 +111,15 @@ def training_config(cfg: DictConfig, ckpt: dict) -> DictConfig:
         new.logger = OmegaConf.to_container(cfg.logger, resolve=True) if cfg.get("logger") else None
         new.retrained_from = str(cfg.ckpt_path)
     return new
+
+
+def _follow_lr(new: DictConfig, old: dict) -> None:
+    """A one-cycle max_lr was ${optimizer.lr} in the train config and is stored resolved: it
+    follows a new optimizer.lr as it would have in kiln train (else the change did nothing)."""
+    fn = (new.get("scheduler") or {}).get("fn") or {}
+    old_lr = (old.get("optimizer") or {}).get("lr")
+    if fn.get("max_lr") is not None and fn.get("max_lr") == old_lr != new.optimizer.get("lr"):
+        new.scheduler.fn.max_lr = new.optimizer.lr
 
 
 def _monitor_direction(monitor: DictConfig) -> None:

@@ -12,7 +12,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 from kiln.errors import KilnError
-from kiln.metrics import improves
+from kiln.metrics import final_metric_names, improves
 from kiln.sweep import report
 from kiln.sweep.space import parse_space
 from kiln.sweep.study import (
@@ -42,6 +42,7 @@ def run(cfg: DictConfig) -> dict:
     swept = {p.key for p in space}
     overrides = [o for o in user_overrides if _key(o) not in swept]
     metric = s.objective.metric or f"{cfg.monitor.metric}_best"
+    _check_objective(metric, cfg)  # before the study keeps it and before any trial trains
     better = improves(metric, cfg.monitor.mode)  # test/r2 maximises with a val/rmse monitor
     direction = s.objective.direction or ("maximize" if better == "max" else "minimize")
     if direction not in ("maximize", "minimize"):
@@ -136,6 +137,17 @@ def _finish(cfg, study, job: Job, user_overrides: list[str], config_dir) -> dict
     log.info("reproduce it: %s", payload["command"])
     log.info("sweep directory: %s (best.yaml, trials.csv, %d plots)", sweep_dir, len(plots))
     return {**summary, **payload, "plots": [str(p) for p in plots]}
+
+
+def _check_objective(metric: str, cfg: DictConfig) -> None:
+    """The objective must be one of the final metrics each trial's kiln train returns."""
+    final = final_metric_names(str(cfg.monitor.metric), bool(cfg.get("test", True)))
+    if metric not in final:
+        test = "" if cfg.get("test", True) else " (test=false: no test metrics)"
+        raise KilnError(
+            f"sweep.objective.metric={metric} is not among the final metrics of a trial with "
+            f"monitor.metric={cfg.monitor.metric}{test}; use one of {', '.join(final)}."
+        )
 
 
 def _check_space(job: Job) -> None:

@@ -19,6 +19,7 @@ from kiln.tasks.common import (
     build_trainer,
     check_compatible,
     check_resume_length,
+    check_weights_fit,
     load_checkpoint,
     prepare_resume,
     print_metrics,
@@ -59,6 +60,7 @@ def run(cfg: DictConfig) -> dict[str, float]:
     if cfg.get("ckpt_path"):
         ckpt = load_checkpoint(cfg.ckpt_path)
         check_compatible(ckpt, cfg.ckpt_path, plain["model"], dm.spec)
+        check_weights_fit(ckpt, cfg.ckpt_path, plain["model"], module)
         check_resume_length(
             ckpt, cfg.ckpt_path, cfg.trainer, (module.scheduler_cfg or {}).get("fn")
         )
