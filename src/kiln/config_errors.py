@@ -98,7 +98,7 @@ def check_group_overrides(command: str, overrides: list[str]) -> None:
         key, eq, value = item.partition("=")
         group = key.lstrip("+")
         if eq and key.startswith("+") and group in groups() and group not in groups_of(command):
-            raise KilnError(not_a_group_of(command, group, value))
+            raise KilnError(_task_refusal(command, item) or not_a_group_of(command, group, value))
 
 
 def unwritable(err: OSError) -> str:
@@ -181,15 +181,18 @@ def _refused_by_task(text: str, command: str) -> str | None:
     (``refused_override`` in its task module, e.g. kiln retrain's model.*), rather than be
     told to add the key with ``+``, which would compose and then be ignored."""
     found = re.match(r"Could not override '([^']+)'\..*?use \+(\S+?)\.?$", text, re.S)
-    if not found:
-        return None
-    try:
-        import importlib
+    return _task_refusal(command, found.group(2)) if found else None
 
+
+def _task_refusal(command: str, override: str) -> str | None:
+    """The command's own sentence for an override it would not apply, if it has one."""
+    import importlib
+
+    try:
         refuse = getattr(importlib.import_module(f"kiln.tasks.{command}"), "refused_override", None)
     except ImportError:
         return None
-    return refuse(found.group(2)) if refuse is not None else None
+    return refuse(override) if refuse is not None else None
 
 
 @contextlib.contextmanager
