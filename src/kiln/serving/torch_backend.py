@@ -12,8 +12,16 @@ import numpy as np
 
 from kiln.errors import KilnError
 
+# standard torch.nn classes an artifact may name (token models' preprocessor is nn.Identity);
+# an explicit list, never an arbitrary import
+TORCH_NN = {"torch.nn.modules.linear.Identity"}
+
 
 def _class(path: str):
+    if path in TORCH_NN:
+        import torch.nn
+
+        return getattr(torch.nn, path.rpartition(".")[2])
     if not path.startswith("kiln."):
         raise KilnError(
             f"Artifact names class {path!r} outside kiln; export it again with kiln export."
