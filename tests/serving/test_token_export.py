@@ -78,3 +78,19 @@ def test_the_export_path_equals_the_packed_one(cell, bidirectional):
             packed = m(x)
             masked = m.head(torch.cat(m.masked_final_states(m.embed(tokens), lens), -1))
             assert (packed - masked).abs().max() <= 1e-6
+
+
+def test_a_preprocessor_torch_cannot_rebuild_is_refused_before_work(tmp_path):
+    """Base counts (an nn.Sequential preprocessor) cannot be rebuilt from no arguments."""
+    from tests.conftest import cli
+
+    result = kiln.api.run(
+        "train",
+        [f"paths.root={tmp_path}", "print_config=false", "logger=none", "trainer.max_epochs=1",
+         "~callbacks.confusion_matrix", *TINY, "data.features=counts", "model=mlp"],
+    )  # fmt: skip
+    out = tmp_path / "art"
+    proc = cli("export", f"ckpt_path={result['best_checkpoint']}", f"out={out}", "format=torch",
+               runs=tmp_path)  # fmt: skip
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    assert "export it with format=onnx" in proc.stderr and not out.exists()

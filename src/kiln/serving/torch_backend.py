@@ -30,6 +30,14 @@ def _class(path: str):
     return getattr(importlib.import_module(mod), name)
 
 
+def check_rebuildable(path: str) -> None:
+    """Export refuses format=torch up front for a preprocessor the loader could not rebuild."""
+    if path not in TORCH_NN and not path.startswith("kiln."):
+        raise KilnError(
+            f"format=torch cannot rebuild this model's preprocessor ({path}) without its data; export it with format=onnx."
+        )
+
+
 def preprocessor(meta: dict, spec):
     """An empty preprocessor of the exported structure, for load_state_dict: a table's
     (kiln.data.table) from the layout stored in the spec, the others from no arguments."""

@@ -42,6 +42,10 @@ def run(cfg: DictConfig) -> dict:
     dm = build_checkpoint_datamodule(train_cfg.data, "export", cfg.get("data"))
     module = build_module(train_cfg, dm, run_config=ckpt["kiln"]["config"])
     module.load_state_dict(ckpt["state_dict"], strict=True)
+    if cfg.format == "torch":  # before any work: a preprocessor format=torch cannot rebuild
+        from kiln.serving.torch_backend import check_rebuildable
+
+        check_rebuildable(_qualname(module.preprocessor))
     pipeline = ex.ExportPipeline(module).eval()
     test_inputs = [t.cpu().numpy() for t in dm.splits["test"][:-1]]
     schema = ex.infer_schema(dm, dm.spec, pipeline, test_inputs)
