@@ -36,7 +36,11 @@ def run_dir(result: dict) -> Path:
 
 
 def cli(
-    *args: str, runs: Path | None = None, timeout: float = 300, env: dict | None = None
+    *args: str,
+    runs: Path | None = None,
+    timeout: float = 300,
+    env: dict | None = None,
+    cwd: Path = REPO,
 ) -> subprocess.CompletedProcess:
     """`python -m kiln <args>` as a user would type it; stdout/stderr captured as text."""
     base = {k: v for k, v in os.environ.items() if k not in ("KILN_DEBUG", "HYDRA_FULL_ERROR")}
@@ -49,5 +53,5 @@ def cli(
         text=True,
         timeout=timeout,
         env=full_env,
-        cwd=REPO,
+        cwd=cwd,
     )

@@ -119,3 +119,19 @@ def test_retrain_replaces_the_optimizer_and_refuses_model_changes(wine, tmp_path
         proc = cli("retrain", *base[1:], override, runs=tmp_path)
         assert proc.returncode == 2 and "Traceback" not in proc.stderr + proc.stdout
         assert "kiln retrain: error: kiln retrain keeps the checkpoint's model" in proc.stderr
+
+
+def test_non_finite_tables(wine, tmp_path):
+    """NaN is a missing value in a table; a batch with nothing but NaN, or an infinity, is refused."""
+    df = load_wine(as_frame=True).frame.drop(columns="target").head(10)
+    empty = tmp_path / "all_nan.csv"
+    df.where(df.isna()).to_csv(empty, index=False)
+    inf = tmp_path / "inf.csv"
+    df.assign(proline=[float("inf")] * 2 + [1.0] * 8).to_csv(inf, index=False)
+    with pytest.raises(KilnError, match="all 10 rows are missing in every column"):
+        drift(wine, f"input={empty}")
+    with pytest.raises(KilnError, match="infinite values in 2 of its 10 rows"):
+        drift(wine, f"input={inf}")
+    some = tmp_path / "some_nan.csv"
+    df.assign(proline=float("nan")).to_csv(some, index=False)
+    assert drift(wine, f"input={some}")["rows"] == 10  # missing cells stay allowed

@@ -101,3 +101,23 @@ def test_a_folder_for_a_table_model_gets_one_sentence(tmp_path, digits):
                    "logger=none", "~callbacks.confusion_matrix")  # fmt: skip
     with pytest.raises(KilnError, match="image folders are for image models; pass a .csv"):
         drift(digits, f"ckpt_path={result['best_checkpoint']}", digits["clean_png"])
+
+
+def test_non_finite_images_are_a_bad_input(digits, tmp_path):
+    """An all-NaN batch is no batch of images (it read as 0 rows, every test passing)."""
+    ref = f"ckpt_path={digits['ckpt']}"
+    nan = tmp_path / "nan.npy"
+    np.save(nan, np.full((5, 1, 8, 8), np.nan, np.float32))
+    proc = cli("drift", ref, f"input={nan}", runs=tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    assert (
+        f"kiln drift: error: input {nan} has non-finite values (NaN or inf) in 5 of its 5 images"
+        in proc.stderr
+    )
+    some = np.load(digits["clean"])["x"][:10].copy()
+    some[3, 0, 2, 2] = np.inf
+    some[7, 0, 0, 0] = np.nan
+    partly = tmp_path / "partly.npz"
+    np.savez(partly, x=some)
+    with pytest.raises(KilnError, match="in 2 of its 10 images; pass finite pixel values"):
+        drift(digits, ref, partly)

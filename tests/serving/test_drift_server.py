@@ -66,3 +66,29 @@ def test_drift_disabled_answers_200(penguins_artifact, penguins_rows):
         m = httpx.get(f"{url}/metrics")
     assert r.status_code == 200 and r.json()["status"] == "disabled"
     assert m.status_code == 200 and "kiln_dataset_drift" in m.text
+
+
+def gauge(metrics: str, name: str) -> str:
+    """The value of an unlabelled gauge in a Prometheus exposition."""
+    return next(line.split()[1] for line in metrics.splitlines() if line.startswith(f"{name} "))
+
+
+def test_gauges_during_warm_up(penguins_artifact, penguins_rows):
+    """Before min_rows the window's row count shows, and dataset drift is NaN (not 0, which
+    would read as "no drift" though nothing was compared)."""
+    with live_server(penguins_artifact, drift_window=300, drift_every=50, drift_min_rows=100) as (
+        url,
+        _,
+    ):
+        before = httpx.get(f"{url}/metrics").text
+        post_rows(url, penguins_rows.head(6), chunk=1)
+        warm = httpx.get(f"{url}/drift").json()
+        metrics = httpx.get(f"{url}/metrics").text
+        post_rows(url, penguins_rows.iloc[6:120])
+        metrics_ok = httpx.get(f"{url}/metrics").text
+    assert gauge(before, "kiln_dataset_drift") == "NaN"
+    assert warm["status"] == "warming_up" and warm["window_rows"] == 6
+    assert gauge(metrics, "kiln_drift_window_rows") == "6.0"
+    assert gauge(metrics, "kiln_dataset_drift") == "NaN"
+    assert gauge(metrics_ok, "kiln_drift_window_rows") == "120.0"
+    assert gauge(metrics_ok, "kiln_dataset_drift") in ("0.0", "1.0")

@@ -100,3 +100,12 @@ def test_record_fast_path_equals_the_schema_encoder(penguins_artifact, penguins_
     for a, b in zip(fast[0] + list(fast[1:]), slow[0] + list(slow[1:]), strict=True):
         np.testing.assert_array_equal(a, b)
     assert fast[2][inputs.names.index("island")] == 1  # the unknown category is counted
+
+
+def test_artifact_files_follow_the_umask(penguins_artifact):
+    """safetensors writes 0600; every file of the artifact gets the mode the umask gives."""
+    from kiln.serving.export import current_umask
+
+    want = 0o666 & ~current_umask()
+    modes = {p.name: p.stat().st_mode & 0o777 for p in penguins_artifact.iterdir()}
+    assert modes == dict.fromkeys(modes, want), modes

@@ -15,6 +15,7 @@ from kiln.errors import KilnError
 from kiln.monitoring.features import Featurizer
 from kiln.tasks.common import load_checkpoint
 from tests.conftest import cli
+from tests.serving.conftest import PENGUINS
 
 
 def shifted(rows: pd.DataFrame) -> pd.DataFrame:
@@ -107,3 +108,26 @@ def test_table_featurizer_through_the_schema(penguins_artifact, penguins_rows):
         ]
         assert got == want
     assert got.count("<missing>") == rows["sex"].isna().sum()
+
+
+def test_drift_from_a_checkpoint_needs_no_training_data(batches, tmp_path):
+    """Trained on data.path=p.csv in one directory, checked from another where p.csv is not
+    found: the model, its preprocessing and the profile all come from the checkpoint, and the
+    report equals the one made where the training file is."""
+    home, elsewhere, runs = tmp_path / "home", tmp_path / "elsewhere", tmp_path / "runs"
+    home.mkdir(), elsewhere.mkdir()
+    (home / "p.csv").write_bytes(PENGUINS.read_bytes())
+    trained = cli("train", "experiment=penguins_species", "data.path=p.csv", "logger=none",
+                  "trainer.max_epochs=1", "~callbacks.confusion_matrix", "print_config=false",
+                  runs=runs, cwd=home)  # fmt: skip
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    ckpt = next(runs.glob("train/*/checkpoints/best.ckpt"))
+    reports = []
+    for where in (home, elsewhere):
+        proc = cli("drift", f"ckpt_path={ckpt}", f"input={batches['shifted']}", runs=where,
+                   cwd=where)  # fmt: skip
+        assert proc.returncode == 3, proc.stderr[-2000:]
+        assert "Traceback" not in proc.stderr and "bill_length_mm" in proc.stdout
+        reports.append(json.loads(next(where.glob("drift/*/drift.json")).read_text()))
+    assert reports[1]["predictions"] == reports[0]["predictions"]
+    assert reports[1]["features"] == reports[0]["features"]

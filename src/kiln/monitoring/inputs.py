@@ -120,4 +120,31 @@ def read_inputs(path: str, featurizer, spec: dict, schema: dict | None = None) -
         inputs = [np.asarray(a) for a in sch.encode(df)]
     if len(inputs[0]) == 0:
         raise KilnError(f"input {path} has no rows; pass a batch with at least one row.")
+    check_finite(path, inputs[0], featurizer.kind)
     return inputs
+
+
+def check_finite(path, x: np.ndarray, kind: str) -> None:
+    """Pixels are never missing: an image with a NaN or an infinity is refused. In a table NaN
+    is a missing value (imputed by the model), but infinities are refused, and so is a batch
+    whose numbers are all missing, which leaves nothing to compare."""
+    if x.dtype.kind != "f":
+        return
+    n = len(x)
+    flat = x.reshape(n, -1)
+    if kind == "image":
+        bad = int((~np.isfinite(flat)).any(axis=1).sum())
+        if bad:
+            raise KilnError(
+                f"input {path} has non-finite values (NaN or inf) in {bad} of its {n} images; pass finite pixel values."
+            )
+        return
+    inf = int(np.isinf(flat).any(axis=1).sum())
+    if inf:
+        raise KilnError(
+            f"input {path} has infinite values in {inf} of its {n} rows; pass finite numbers (empty cells for missing ones)."
+        )
+    if kind == "tabular" and flat.size and np.isnan(flat).all():
+        raise KilnError(
+            f"input {path} has no values: all {n} rows are missing in every column; pass a batch with values."
+        )

@@ -45,8 +45,10 @@ class DriftWindow:
                              ["feature"], registry=registry)  # fmt: skip
         self.drifted = Gauge("kiln_drift_detected", "1 when the feature drifted in the window",
                              ["feature"], registry=registry)  # fmt: skip
-        self.dataset = Gauge("kiln_dataset_drift", "1 when the window shows dataset drift",
+        self.dataset = Gauge("kiln_dataset_drift",
+                             "1 when the window shows dataset drift, 0 when not, NaN before the first comparison",
                              registry=registry)  # fmt: skip
+        self.dataset.set(float("nan"))  # not 0 ("no drift") while nothing was compared
         self.window_rows = Gauge(
             "kiln_drift_window_rows", "Rows in the drift window", registry=registry
         )
@@ -75,6 +77,7 @@ class DriftWindow:
             self._seen += n
             while self._batches and self._rows - _len(self._batches[0]) >= self.size:
                 self._rows -= _len(self._batches.popleft())
+            self.window_rows.set(min(self._rows, self.size))  # as /drift counts them
 
     def report(self) -> dict:
         """The latest report, recomputed first when ``every`` new rows have arrived."""

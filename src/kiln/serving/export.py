@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import warnings
 from pathlib import Path
 
@@ -70,6 +71,15 @@ def write_weights(module: nn.Module, path: Path) -> None:
 
     state = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
     save_file(state, str(path), metadata={"format": "kiln"})
+    # safetensors writes its file with mode 0600; the artifact's other files follow the umask
+    os.chmod(path, 0o666 & ~current_umask())
+
+
+def current_umask() -> int:
+    """The process umask (os.umask can only be read by setting it, so it is set straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def nullable_features(pipeline: nn.Module, x: np.ndarray) -> list[bool]:

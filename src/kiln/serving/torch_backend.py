@@ -12,14 +12,30 @@ import numpy as np
 
 from kiln.errors import KilnError
 
+# standard torch.nn classes an artifact may name (token models' preprocessor is nn.Identity);
+# an explicit list, never an arbitrary import
+TORCH_NN = {"torch.nn.modules.linear.Identity"}
+
 
 def _class(path: str):
+    if path in TORCH_NN:
+        import torch.nn
+
+        return getattr(torch.nn, path.rpartition(".")[2])
     if not path.startswith("kiln."):
         raise KilnError(
             f"Artifact names class {path!r} outside kiln; export it again with kiln export."
         )
     mod, _, name = path.rpartition(".")
     return getattr(importlib.import_module(mod), name)
+
+
+def check_rebuildable(path: str) -> None:
+    """Export refuses format=torch up front for a preprocessor the loader could not rebuild."""
+    if path not in TORCH_NN and not path.startswith("kiln."):
+        raise KilnError(
+            f"format=torch cannot rebuild this model's preprocessor ({path}) without its data; export it with format=onnx."
+        )
 
 
 def preprocessor(meta: dict, spec):

@@ -48,19 +48,42 @@ def load_reference(cfg: DictConfig) -> tuple[dict, dict, dict | None, object]:
         raise KilnError(
             f"Checkpoint {cfg.ckpt_path} has no reference profile; train it again with callbacks.reference_profile (the default)."
         )
-    predict = model_predictor(ckpt) if cfg.get("predictions", True) else None
+    predict = model_predictor(ckpt, cfg.get("data")) if cfg.get("predictions", True) else None
     return meta["profile"], meta["spec"], meta.get("schema"), predict
 
 
-def model_predictor(ckpt: dict):
-    """The checkpoint's model as a function: list of input arrays -> predictions (numpy)."""
-    from kiln.tasks.common import build_datamodule, build_module
+def model_predictor(ckpt: dict, data=None):
+    """The checkpoint's model as a function: list of input arrays -> predictions (numpy).
 
-    train_cfg = OmegaConf.create(ckpt["kiln"]["config"])
-    if ckpt["kiln"].get("schema") is not None:
-        train_cfg.data.schema = ckpt["kiln"]["schema"]
-    dm = build_datamodule(train_cfg.data)  # for the preprocessor's structure; weights follow
-    module = build_module(train_cfg, dm, run_config=ckpt["kiln"]["config"])
+    Built from the checkpoint alone where it can be: the network from the stored config and
+    spec, a table's preprocessor from the layout in the spec (its fitted values, and the
+    target's scale, come with the weights). Other preprocessors are fitted objects kiln only
+    builds from their data module: that data comes from the checkpoint's config (``data``:
+    the command's ``+data.*`` overrides, e.g. +data.path=), named in the message when missing.
+    """
+    from kiln.data.spec import InputSpec
+    from kiln.models import build_network
+    from kiln.module import KilnModule
+    from kiln.preprocessing.tabular import TabularPreprocessor
+    from kiln.tasks.common import (
+        build,
+        build_checkpoint_datamodule,
+        build_module,
+        checkpoint_config,
+    )
+
+    meta = ckpt["kiln"]
+    spec = InputSpec.from_dict(meta["spec"])
+    layout = spec.extra.get("layout")
+    if layout is not None:
+        train_cfg = OmegaConf.create(meta["config"])
+        network = build_network(build(train_cfg.model, "model"), spec)
+        pre = TabularPreprocessor.from_layout(layout)
+        module = KilnModule(network=network, spec=spec, preprocessor=pre)
+    else:
+        train_cfg = checkpoint_config(ckpt, data)
+        dm = build_checkpoint_datamodule(train_cfg.data, "drift", data)  # the preprocessor
+        module = build_module(train_cfg, dm, run_config=meta["config"])
     module.load_state_dict(ckpt["state_dict"], strict=True)
     module.eval()
 

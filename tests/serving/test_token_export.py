@@ -1,0 +1,96 @@
+"""Token models (LSTM, GRU, Transformer over padded DNA sequences with their lengths) export
+to both formats and the artifact answers like the checkpoint's module."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from omegaconf import OmegaConf
+
+import kiln
+import kiln.api
+from kiln.serving.export import ExportPipeline
+from kiln.tasks.common import build_datamodule, build_module, load_checkpoint
+
+TINY = ["data=dna_motif", "data.motif.n=240", "data.motif.min_len=8", "data.motif.max_len=14"]
+MODELS = {
+    "lstm": ["model=lstm", "model.bidirectional=true", "model.layers=2", "model.hidden=8"],
+    "gru": ["model=gru", "model.hidden=8"],
+    "transformer": ["model=transformer", "model.d_model=16", "model.layers=1", "model.heads=2"],
+}
+
+
+@pytest.fixture(scope="module", params=sorted(MODELS))
+def token_ckpt(request, tmp_path_factory):
+    root = tmp_path_factory.mktemp(f"tokens_{request.param}")
+    result = kiln.api.run(
+        "train",
+        [f"paths.root={root}", "print_config=false", "logger=none", "trainer.max_epochs=1",
+         "~callbacks.confusion_matrix", *TINY, *MODELS[request.param]],
+    )  # fmt: skip
+    return root, result["best_checkpoint"]
+
+
+def module_and_test_split(ckpt_path):
+    ckpt = load_checkpoint(str(ckpt_path))
+    cfg = OmegaConf.create(ckpt["kiln"]["config"])
+    dm = build_datamodule(cfg.data)
+    module = build_module(cfg, dm, run_config=ckpt["kiln"]["config"])
+    module.load_state_dict(ckpt["state_dict"])
+    return ExportPipeline(module).eval(), [t.numpy() for t in dm.splits["test"][:-1]]
+
+
+@pytest.mark.parametrize("fmt", ["onnx", "torch"])
+def test_token_model_exports_and_answers_like_the_checkpoint(token_ckpt, fmt):
+    root, ckpt = token_ckpt
+    out = root / f"art_{fmt}"
+    kiln.api.run(
+        "export", [f"ckpt_path={ckpt}", f"out={out}", f"paths.root={root}", f"format={fmt}"]
+    )
+    predictor = kiln.load(out)
+    assert predictor.backend == fmt
+    pipeline, test = module_and_test_split(ckpt)
+    assert len(test) == 2 and len(np.unique(test[1])) > 1  # padded tokens and their lengths
+    with torch.inference_mode():
+        expected = pipeline(*(torch.from_numpy(a) for a in test)).numpy()
+    for n in (1, 5, len(test[0])):  # any batch size
+        got = predictor.run([a[:n] for a in test])
+        assert np.abs(got - expected[:n]).max() <= 1e-5
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_the_export_path_equals_the_packed_one(cell, bidirectional):
+    """The step-by-step recurrence export traces gives the packed sequences' final states."""
+    from kiln.models.rnn import RNN
+
+    torch.manual_seed(0)
+    m = RNN((20,), 3, cell=cell, hidden=8, layers=2, bidirectional=bidirectional,
+            embed_dim=5, vocab_size=6).eval()  # fmt: skip
+    tokens = torch.randint(1, 6, (7, 20))
+    lengths = torch.tensor([20, 1, 5, 13, 0, 19, 2])
+    for i, n in enumerate(lengths.tolist()):
+        tokens[i, max(n, 1) :] = 0
+    with torch.no_grad():
+        for lens in (lengths, None):
+            x = tokens if lens is None else (tokens, lens)
+            packed = m(x)
+            masked = m.head(torch.cat(m.masked_final_states(m.embed(tokens), lens), -1))
+            assert (packed - masked).abs().max() <= 1e-6
+
+
+def test_a_preprocessor_torch_cannot_rebuild_is_refused_before_work(tmp_path):
+    """Base counts (an nn.Sequential preprocessor) cannot be rebuilt from no arguments."""
+    from tests.conftest import cli
+
+    result = kiln.api.run(
+        "train",
+        [f"paths.root={tmp_path}", "print_config=false", "logger=none", "trainer.max_epochs=1",
+         "~callbacks.confusion_matrix", *TINY, "data.features=counts", "model=mlp"],
+    )  # fmt: skip
+    out = tmp_path / "art"
+    proc = cli("export", f"ckpt_path={result['best_checkpoint']}", f"out={out}", "format=torch",
+               runs=tmp_path)  # fmt: skip
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    assert "export it with format=onnx" in proc.stderr and not out.exists()
