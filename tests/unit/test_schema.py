@@ -38,6 +38,7 @@ def test_types_are_inferred_and_overridable(frame):
     }
     assert set(s.dropped) == {"row_id", "note", "same"}
     assert "id-like" in s.dropped["row_id"] and "free text" in s.dropped["note"]
+    assert s.dropped["same"] == "constant (every value is 1.0)"  # as typed, not np.float64(1.0)
     s2 = Schema.infer(
         frame, "y", "binary", types={"size": "categorical", "row_id": "numeric"}, drop=["when"]
     )

@@ -75,7 +75,9 @@ def column_type(s: pd.Series, name: str) -> tuple[str | None, str | None]:
         )
     n_unique = present.nunique()
     if n_unique == 1:
-        return None, f"constant (every value is {present.iloc[0]!r})"
+        value = present.iloc[0]
+        value = value.item() if isinstance(value, np.generic) else value  # 1, not np.int64(1)
+        return None, f"constant (every value is {value!r})"
     kind = s.dtype.kind
     if kind == "b":
         return "boolean", None
