@@ -25,14 +25,13 @@ def compose(
     ``config_dir`` plays the part of ``--config-dir``: a user's own configs (new experiments,
     data, models) beside kiln's.
     """
-    from kiln.config_errors import check_group_overrides
+    from kiln.config_errors import check_group_overrides, not_a_config_dir
     from kiln.errors import KilnError
 
     register_resolvers()
-    if config_dir is not None and not Path(config_dir).is_dir():
-        raise KilnError(
-            f"config_dir {config_dir} is not a folder; pass the folder of your configs."
-        )
+    why = None if config_dir is None else not_a_config_dir("config_dir", str(config_dir))
+    if why:
+        raise KilnError(why)
     check_group_overrides(command, list(overrides or []))
     GlobalHydra.instance().clear()
     ctx = initialize_config_module(CONFIG_MODULE, version_base="1.3")

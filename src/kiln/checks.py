@@ -107,10 +107,26 @@ def check_values(cfg: DictConfig) -> None:
             elif not isinstance(value, bool):
                 raise KilnError(f"{node}.{name}={value!r} must be true or false.")
     annotated = check_targets(cfg)
-    for key in sorted(bool_keys() - annotated):  # trainer.deterministic also takes 'warn'
+    for key in sorted(bool_keys() - annotated - NOT_ONLY_BOOL):
+        if _under_target(cfg, key):  # its class's signature judges it (check_targets), or none
+            continue
         value = _select(cfg, key)
         if value is not None and not isinstance(value, bool):
             raise KilnError(f"{key}={value!r} must be true or false; e.g. {key}=true.")
+
+
+# keys the shipped configs set to true or false that also take something else
+NOT_ONLY_BOOL = frozenset({"trainer.deterministic"})  # Lightning also takes "warn"
+
+
+def _under_target(cfg: DictConfig, key: str) -> bool:
+    """Whether ``key`` is a value handed to a ``_target_`` class (model.*, trainer.* in train)."""
+    parts = key.split(".")
+    for i in range(1, len(parts)):
+        node = OmegaConf.select(cfg, ".".join(parts[:i]), throw_on_missing=False)
+        if isinstance(node, DictConfig) and "_target_" in node:
+            return True
+    return False
 
 
 @functools.cache

@@ -121,13 +121,18 @@ def config_dir_given(argv: list[str]) -> str | None:
             continue
         if not eq:
             value = argv[i + 1] if i + 1 < len(argv) else ""
-        if not os.path.isdir(value):
-            what = "is a file, not a folder" if os.path.exists(value) else "does not exist"
-            return (
-                f"--config-dir {value} {what}; pass the folder that holds your configs "
-                "(e.g. --config-dir ./conf)."
-            )
+        why = not_a_config_dir("--config-dir", value)
+        if why:
+            return why
     return None
+
+
+def not_a_config_dir(given_as: str, value: str) -> str | None:
+    """Why ``value`` cannot be a folder of configs, in one sentence, or None if it can."""
+    if os.path.isdir(value):
+        return None
+    what = "is a file, not a folder" if os.path.exists(value) else "does not exist"
+    return f"{given_as} {value} {what}; pass the folder that holds your configs (e.g. {given_as} ./conf)."
 
 
 def _quoted(override: str) -> str:

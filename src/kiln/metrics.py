@@ -71,6 +71,18 @@ def final_metric_names(monitor_metric: str, test: bool = True) -> list[str]:
     return out
 
 
+# figures a kiln train run returns beside its metrics (tasks/train.py's summary, Throughput)
+RUN_FIGURES = (
+    "epochs",
+    "global_step",
+    "fit_seconds",
+    "train_samples",
+    "train_samples_per_s",
+    "train_tokens_per_s",
+    "peak_gpu_memory_mib",
+)
+
+
 def to_python(metrics: dict) -> dict[str, float]:
     """Tensors and numpy scalars to plain floats, for JSON and printing."""
     return {k: float(v.item() if isinstance(v, torch.Tensor) else v) for k, v in metrics.items()}

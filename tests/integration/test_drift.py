@@ -134,4 +134,8 @@ def test_non_finite_tables(wine, tmp_path):
         drift(wine, f"input={inf}")
     some = tmp_path / "some_nan.csv"
     df.assign(proline=float("nan")).to_csv(some, index=False)
-    assert drift(wine, f"input={some}")["rows"] == 10  # missing cells stay allowed
+    report = drift(wine, f"input={some}")
+    assert report["rows"] == 10  # missing cells stay allowed, but a column with none left is
+    proline = report["features"]["proline"]  # a feature whose source broke: drifted
+    assert proline["drifted"] and proline["method"] == "missing"
+    assert "proline" in report["drifted_features"]

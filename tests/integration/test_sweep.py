@@ -99,11 +99,24 @@ def test_a_misspelt_objective_is_refused_before_the_study_and_any_trial(tmp_path
     args = [f"paths.root={tmp_path}", *TINY, "sweep.name=typo", "sweep.n_trials=1"]
     with pytest.raises(KilnError, match=r"objective\.metric=val/acc_bst .*val/f1_best, test/"):
         kiln.api.run("sweep", [*args, "sweep.objective.metric=val/acc_bst"])
-    with pytest.raises(KilnError, match=r"test=false: no test metrics\); use one of val/f1_best\."):
+    with pytest.raises(KilnError, match=r"test=false: no test metrics\); use one of val/f1_best, "):
         kiln.api.run("sweep", [*args, "sweep.objective.metric=test/acc", "test=false"])
+    with pytest.raises(KilnError, match=r"fit_seconds is a figure of the run.*direction=minimize"):
+        kiln.api.run("sweep", [*args, "sweep.objective.metric=fit_seconds"])
     sweep_dir = tmp_path / "sweep" / "typo"
     assert not (sweep_dir / "study.sqlite").exists()
     assert not [p for p in sweep_dir.rglob("*") if p.is_file()]
+
+
+def test_a_run_figure_with_a_direction_is_an_objective(tmp_path):
+    args = [f"paths.root={tmp_path}", *TINY, "sweep.name=fast", "sweep.n_trials=1"]
+    over = ["sweep.objective.metric=fit_seconds", "sweep.objective.direction=minimize"]
+    over.append("sweep.pruner=none")  # pruning follows a validation metric
+    result = kiln.api.run("sweep", [*args, *over])
+    (trial,) = load(tmp_path / "sweep" / "fast").trials
+    assert trial.state == TrialState.COMPLETE and result["value"] == pytest.approx(trial.value)
+    metrics = yaml.safe_load((Path(trial.user_attrs["run_dir"]) / "metrics.json").read_text())
+    assert trial.value == pytest.approx(metrics["fit_seconds"]) and trial.value > 0
 
 
 def sweep_cmd(*extra: str) -> list[str]:

@@ -5,6 +5,7 @@ import re
 import pytest
 from omegaconf import OmegaConf
 
+import kiln.api
 from kiln.checks import THRESHOLDS, check_values
 from kiln.errors import KilnError
 from kiln.monitoring.detect import DEFAULTS
@@ -99,3 +100,15 @@ def test_the_boolean_keys_come_from_every_boolean_kiln_ships():
                 "callbacks.model_checkpoint.save_last", "model.causal", "sweep.plots"):  # fmt: skip
         assert key in keys
     assert "port" not in keys and "trainer.max_epochs" not in keys
+
+
+def test_a_value_lightning_takes_beside_true_and_false_is_not_refused():
+    """trainer.deterministic is true or false in kiln's configs and 'warn' too in Lightning;
+    retrain's trainer node has no _target_ for a signature to judge it by."""
+    for command, given in [("train", []), ("retrain", ["ckpt_path=x.ckpt"])]:
+        cfg = kiln.api.compose(command, [*given, "++trainer.deterministic=warn"])
+        check_values(cfg)  # no KilnError
+        cfg = kiln.api.compose(command, [*given, "++trainer.deterministic=maybe"])
+        if command == "train":  # Lightning's signature names what it takes
+            with pytest.raises(KilnError, match="trainer.deterministic='maybe'"):
+                check_values(cfg)

@@ -62,3 +62,14 @@ def test_a_group_a_command_does_not_take_names_the_groups_it_does():
         check_group_overrides("train", ["+sweep=wine_mlp"])
     check_group_overrides("train", ["+my_key=1", "+data.columns.x=categorical", "model=mlp"])
     check_group_overrides("sweep", ["+sweep=wine_mlp"])
+
+
+def test_a_config_dir_that_is_not_a_folder_is_one_sentence_in_the_api_too(tmp_path):
+    import kiln.api
+    from kiln.errors import KilnError
+
+    (tmp_path / "a_file").write_text("x")
+    with pytest.raises(KilnError, match=r"^config_dir \S+nodir does not exist; pass the folder"):
+        kiln.api.compose("train", [], config_dir=tmp_path / "nodir")
+    with pytest.raises(KilnError, match=r"a_file is a file, not a folder"):
+        kiln.api.compose("train", [], config_dir=tmp_path / "a_file")

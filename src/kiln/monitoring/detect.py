@@ -41,6 +41,8 @@ def numeric_result(ref: dict, new: np.ndarray, th: dict, alpha: float) -> dict:
     x = np.asarray(new)
     x = np.sort(x[~np.isnan(x)] if x.dtype.kind == "f" else x)
     out = {"type": "numeric", "rows": len(x), "drifted": False}
+    if len(x) == 0 and len(new) and ref.get("n", 0):  # a feature whose source broke
+        return {**out, "method": "missing", "drifted": True, "note": "every value is missing"}
     if len(x) == 0 or ref.get("n", 0) == 0:
         return {**out, "method": "none", "note": "no values to compare"}
     points = np.asarray(ref["values"] if "values" in ref else ref["grid"])

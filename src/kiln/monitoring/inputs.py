@@ -144,7 +144,7 @@ def check_finite(path, x: np.ndarray, kind: str) -> None:
         raise KilnError(
             f"input {path} has infinite values in {inf} of its {n} rows; pass finite numbers (empty cells for missing ones)."
         )
-    if kind == "tabular" and flat.size and np.isnan(flat).all():
+    if kind in ("tabular", "schema") and flat.size and np.isnan(flat).all():
         raise KilnError(
             f"input {path} has no values: all {n} rows are missing in every column; pass a batch with values."
         )

@@ -98,7 +98,14 @@ def write_reports(
     refs = {**profile["features"], "<prediction>": profile.get("predictions")}
     images = {}
     for name, r in rows(report):
-        if r["drifted"] and len(images) < max_plots and name in data and refs.get(name):
+        plottable = r.get("method") != "missing"  # nothing of the batch's to draw
+        if (
+            r["drifted"]
+            and plottable
+            and len(images) < max_plots
+            and name in data
+            and refs.get(name)
+        ):
             plots.mkdir(exist_ok=True)
             images[name] = plots / f"{_slug(name)}.png"
             plot_feature(images[name], name, refs[name], data[name])

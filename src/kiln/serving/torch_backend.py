@@ -17,12 +17,16 @@ from kiln.errors import KilnError
 TORCH_NN = {"torch.nn.modules.linear.Identity"}
 
 
+def _rebuildable(path: str) -> bool:
+    return path in TORCH_NN or path.startswith("kiln.")
+
+
 def _class(path: str):
     if path in TORCH_NN:
         import torch.nn
 
         return getattr(torch.nn, path.rpartition(".")[2])
-    if not path.startswith("kiln."):
+    if not _rebuildable(path):
         raise KilnError(
             f"Artifact names class {path!r} outside kiln; export it again with kiln export."
         )
@@ -32,7 +36,7 @@ def _class(path: str):
 
 def check_rebuildable(path: str) -> None:
     """Export refuses format=torch up front for a preprocessor the loader could not rebuild."""
-    if path not in TORCH_NN and not path.startswith("kiln."):
+    if not _rebuildable(path):
         raise KilnError(
             f"format=torch cannot rebuild this model's preprocessor ({path}) without its data; export it with format=onnx."
         )

@@ -12,7 +12,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 from kiln.errors import KilnError
-from kiln.metrics import final_metric_names, improves
+from kiln.metrics import RUN_FIGURES, final_metric_names, improves
 from kiln.sweep import report
 from kiln.sweep.space import parse_space
 from kiln.sweep.study import (
@@ -140,13 +140,22 @@ def _finish(cfg, study, job: Job, user_overrides: list[str], config_dir) -> dict
 
 
 def _check_objective(metric: str, cfg: DictConfig) -> None:
-    """The objective must be one of the final metrics each trial's kiln train returns."""
+    """The objective must be one of the final metrics each trial's kiln train returns, or one
+    of its run figures (fit_seconds, train_samples_per_s, ...) with a direction given."""
+    if metric in RUN_FIGURES:
+        if not cfg.sweep.objective.direction:
+            raise KilnError(
+                f"sweep.objective.metric={metric} is a figure of the run, not a metric with a "
+                "direction of its own; add sweep.objective.direction=minimize (or maximize)."
+            )
+        return
     final = final_metric_names(str(cfg.monitor.metric), bool(cfg.get("test", True)))
     if metric not in final:
         test = "" if cfg.get("test", True) else " (test=false: no test metrics)"
         raise KilnError(
             f"sweep.objective.metric={metric} is not among the final metrics of a trial with "
-            f"monitor.metric={cfg.monitor.metric}{test}; use one of {', '.join(final)}."
+            f"monitor.metric={cfg.monitor.metric}{test}; use one of {', '.join(final)}, or a "
+            f"run figure ({', '.join(RUN_FIGURES)}) with sweep.objective.direction."
         )
 
 
