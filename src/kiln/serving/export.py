@@ -6,8 +6,10 @@ The graph answers probabilities (classification) or values on the target's scale
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+import logging
 import os
 import warnings
 from pathlib import Path
@@ -45,12 +47,30 @@ def torch_predict(pipeline: nn.Module, inputs: list[np.ndarray], batch: int = 10
     return np.concatenate(outs)
 
 
+# the exporter's own progress lines (onnxscript's passes at INFO, torch's notes that
+# torchvision's ops are not registered): a user of kiln export needs none of them
+EXPORTER_LOGGERS = ("onnxscript", "onnx_ir", "torch.onnx")
+
+
+@contextlib.contextmanager
+def quiet_exporter():
+    loggers = [logging.getLogger(name) for name in EXPORTER_LOGGERS]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
+
+
 def write_onnx(pipeline: nn.Module, example: list[Tensor], path: Path) -> None:
     """torch.export-based ONNX export (onnxscript) with a dynamic batch axis, weights inside."""
     names = input_names(len(example))
     batch = torch.export.Dim("batch", min=1)
     shapes = dict(zip(["x", "x_cat"], ({0: batch} for _ in example), strict=False))
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), quiet_exporter():
         warnings.simplefilter("ignore")
         program = torch.onnx.export(
             pipeline,
