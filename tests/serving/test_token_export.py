@@ -4,13 +4,16 @@ to both formats and the artifact answers like the checkpoint's module."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from omegaconf import OmegaConf
 
 import kiln
 import kiln.api
+from kiln.errors import KilnError
 from kiln.serving.export import ExportPipeline
+from kiln.serving.schema import InputError
 from kiln.tasks.common import build_datamodule, build_module, load_checkpoint
 
 TINY = ["data=dna_motif", "data.motif.n=240", "data.motif.min_len=8", "data.motif.max_len=14"]
@@ -57,6 +60,19 @@ def test_token_model_exports_and_answers_like_the_checkpoint(token_ckpt, fmt):
     for n in (1, 5, len(test[0])):  # any batch size
         got = predictor.run([a[:n] for a in test])
         assert np.abs(got - expected[:n]).max() <= 1e-5
+    # records and files are not encoded into tokens yet: one sentence, not a shape error
+    for data in (pd.DataFrame({"text": ["ACGTAC"]}), {"text": "ACGTAC"}):
+        with pytest.raises(
+            InputError, match=r"reads token sequences .*\.run\(\[tokens, lengths\]\)"
+        ):
+            predictor.predict(data)
+    csv = root / f"texts_{fmt}.csv"
+    pd.DataFrame({"text": ["ACGTAC"]}).to_csv(csv, index=False)
+    with pytest.raises(KilnError, match="reads token sequences"):
+        kiln.api.run(
+            "predict",
+            [f"artifact={out}", f"input={csv}", f"output={root}/p_{fmt}.csv", f"paths.root={root}"],
+        )
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])

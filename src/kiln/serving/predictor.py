@@ -67,6 +67,12 @@ class Predictor:
     def encode(self, data):
         """Records (a dict or a list of dicts) or a DataFrame -> (graph inputs, missing values
         per field, unknown categories per field)."""
+        if self.meta.get("spec", {}).get("kind") == "tokens":
+            raise InputError(
+                "this artifact's model reads token sequences (token ids and their lengths), which "
+                "kiln predict and kiln serve do not encode from records or files yet; call "
+                "kiln.load(<artifact>).run([tokens, lengths]) from Python."
+            )
         if isinstance(data, pd.DataFrame):
             return self.schema.encode_frame(data)
         if isinstance(data, dict):
