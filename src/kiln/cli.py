@@ -97,10 +97,10 @@ def run_task(command: str, cfg) -> object:
     """Run a command's task; kiln errors become one line on stderr and exit status 2."""
     from kiln.checks import check_values
 
-    task = importlib.import_module(f"kiln.tasks.{command}")
-    quiet_lightning()
     try:
-        check_values(cfg)
+        check_values(cfg)  # before the task's imports (Lightning: seconds): a bad value answers now
+        task = importlib.import_module(f"kiln.tasks.{command}")
+        quiet_lightning()
         result = task.run(cfg)
     except KilnError as err:
         _drop_scratch()

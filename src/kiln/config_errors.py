@@ -190,14 +190,15 @@ def _refused_by_task(text: str, command: str) -> str | None:
 
 
 def _task_refusal(command: str, override: str) -> str | None:
-    """The command's own sentence for an override it would not apply, if it has one."""
+    """The command's own sentence for an override it would not apply, if it has one
+    (``kiln.tasks.<command>_keys.refused_override``: light modules, no Lightning import)."""
     import importlib
 
     try:
-        refuse = getattr(importlib.import_module(f"kiln.tasks.{command}"), "refused_override", None)
+        keys = importlib.import_module(f"kiln.tasks.{command}_keys")
     except ImportError:
         return None
-    return refuse(override) if refuse is not None else None
+    return keys.refused_override(override)
 
 
 @contextlib.contextmanager
