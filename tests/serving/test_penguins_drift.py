@@ -110,24 +110,28 @@ def test_table_featurizer_through_the_schema(penguins_artifact, penguins_rows):
     assert got.count("<missing>") == rows["sex"].isna().sum()
 
 
-def test_drift_from_a_checkpoint_needs_no_training_data(batches, tmp_path):
+def test_drift_from_a_checkpoint_needs_no_training_data(batches, tmp_path, monkeypatch):
     """Trained on data.path=p.csv in one directory, checked from another where p.csv is not
     found: the model, its preprocessing and the profile all come from the checkpoint, and the
-    report equals the one made where the training file is."""
+    report equals the one made where the training file is. (In-process, the working directory
+    changed as a user's shell would: the same tasks the commands run.)"""
     home, elsewhere, runs = tmp_path / "home", tmp_path / "elsewhere", tmp_path / "runs"
     home.mkdir(), elsewhere.mkdir()
     (home / "p.csv").write_bytes(PENGUINS.read_bytes())
-    trained = cli("train", "experiment=penguins_species", "data.path=p.csv", "logger=none",
-                  "trainer.max_epochs=1", "~callbacks.confusion_matrix", "print_config=false",
-                  runs=runs, cwd=home)  # fmt: skip
-    assert trained.returncode == 0, trained.stderr[-2000:]
-    ckpt = next(runs.glob("train/*/checkpoints/best.ckpt"))
+    monkeypatch.chdir(home)
+    trained = kiln.api.run(
+        "train",
+        [f"paths.root={runs}", "experiment=penguins_species", "data.path=p.csv", "logger=none",
+         "trainer.max_epochs=1", "~callbacks.confusion_matrix", "print_config=false"],
+    )  # fmt: skip
+    ckpt = trained["best_checkpoint"]
     reports = []
     for where in (home, elsewhere):
-        proc = cli("drift", f"ckpt_path={ckpt}", f"input={batches['shifted']}", runs=where,
-                   cwd=where)  # fmt: skip
-        assert proc.returncode == 3, proc.stderr[-2000:]
-        assert "Traceback" not in proc.stderr and "bill_length_mm" in proc.stdout
-        reports.append(json.loads(next(where.glob("drift/*/drift.json")).read_text()))
+        monkeypatch.chdir(where)
+        report = kiln.api.run(
+            "drift", [f"ckpt_path={ckpt}", f"input={batches['shifted']}", f"paths.root={where}"]
+        )
+        assert report["exit_code"] == 3 and "bill_length_mm" in report["features"]
+        reports.append(report)
     assert reports[1]["predictions"] == reports[0]["predictions"]
     assert reports[1]["features"] == reports[0]["features"]
