@@ -106,8 +106,10 @@ def check_values(cfg: DictConfig) -> None:
                 _check(f"{node}.{name}", value, THRESHOLDS[name])
             elif not isinstance(value, bool):
                 raise KilnError(f"{node}.{name}={value!r} must be true or false.")
+    # a key handed to a _target_ class is its signature's to judge (check_targets), or none's
+    targeted = [path for path, _ in _targets(OmegaConf.to_container(cfg, resolve=False), "")]
     for key in sorted(bool_keys() - NOT_ONLY_BOOL):
-        if _under_target(cfg, key):  # its class's signature judges it (check_targets), or none
+        if any(key.startswith(path) for path in targeted):
             continue
         value = _select(cfg, key)
         if value is not None and not isinstance(value, bool):
@@ -117,16 +119,6 @@ def check_values(cfg: DictConfig) -> None:
 
 # keys the shipped configs set to true or false that also take something else
 NOT_ONLY_BOOL = frozenset({"trainer.deterministic"})  # Lightning also takes "warn"
-
-
-def _under_target(cfg: DictConfig, key: str) -> bool:
-    """Whether ``key`` is a value handed to a ``_target_`` class (model.*, trainer.* in train)."""
-    parts = key.split(".")
-    for i in range(1, len(parts)):
-        node = OmegaConf.select(cfg, ".".join(parts[:i]), throw_on_missing=False)
-        if isinstance(node, DictConfig) and "_target_" in node:
-            return True
-    return False
 
 
 @functools.cache
@@ -165,12 +157,11 @@ def bool_keys() -> frozenset[str]:
     return frozenset(k for k, all_bool in seen.items() if all_bool)
 
 
-def check_targets(cfg: DictConfig) -> set[str]:
-    """The dotted keys checked against a signature (returned). Each value a config node with ``_target_`` (the model, the optimizer, the trainer, a
+def check_targets(cfg: DictConfig) -> None:
+    """Each value a config node with ``_target_`` (the model, the optimizer, the trainer, a
     callback) hands its class has the type the class's signature asks for: ``model.hidden``
     is a list for MLP and an integer for ResMLP, ``optimizer.betas`` a pair of numbers."""
     plain = OmegaConf.to_container(cfg, resolve=False)
-    checked = set()
     for path, node in _targets(plain, ""):
         target = _locate(node["_target_"])
         if target is None:
@@ -186,7 +177,6 @@ def check_targets(cfg: DictConfig) -> set[str]:
             if key.startswith("_") or key not in hints or key not in params:
                 continue
             full = f"{path}{key}"
-            checked.add(full)
             value = _select(cfg, full)
             if isinstance(value, ListConfig):
                 value = OmegaConf.to_container(value, resolve=True)
@@ -201,7 +191,6 @@ def check_targets(cfg: DictConfig) -> set[str]:
                 else (f"; e.g. {full}={_typed(default)}")
             )
             raise KilnError(f"{full}={value!r} must be {_words(hints[key])} for {name}{example}.")
-    return checked
 
 
 def _targets(node, prefix: str):
