@@ -19,7 +19,10 @@ class Featurizer:
     """Raw model inputs -> ({numeric name: float array}, {categorical name: int codes}).
 
     ``kind`` is "tabular" (one float matrix), "schema" (x_num, x_cat from a table schema)
-    or "image" (N, C, H, W). ``labels`` maps each categorical feature to its code labels.
+    or "image" (N, C, H, W). ``labels`` maps each categorical feature to its code labels, in
+    the order of the x_cat columns (the schema's file order). That order is saved as its own
+    list (``categorical_order``): metadata.json is written with sorted keys, and a featurizer
+    that took the mapping's order from it read the columns alphabetically, i.e. swapped.
     ``pixel_range`` (images): the raw values that stand for black and white, so image files
     can be put on the training data's scale.
     """
@@ -67,13 +70,15 @@ class Featurizer:
 
     def to_dict(self) -> dict:
         return {"kind": self.kind, "numeric": self.numeric, "categorical": self.labels,
+                "categorical_order": list(self.labels),
                 "pca": self.pca, "pixel_range": self.pixel_range}  # fmt: skip
 
     @classmethod
     def from_dict(cls, d: dict) -> Featurizer:
-        return cls(
-            d["kind"], d["numeric"], d.get("categorical"), d.get("pca"), d.get("pixel_range")
-        )
+        labels = d.get("categorical") or {}
+        order = d.get("categorical_order") or list(labels)  # a checkpoint's dict keeps its order
+        labels = {name: labels[name] for name in order}
+        return cls(d["kind"], d["numeric"], labels, d.get("pca"), d.get("pixel_range"))
 
     # -- using --------------------------------------------------------------------------
     def __call__(self, inputs: list) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
@@ -105,6 +110,16 @@ def _pool(x: torch.Tensor) -> torch.Tensor:
     """(N, C, H, W) -> (N, C*h*w) with h, w <= MAX_POOL_SIDE, in float64."""
     h, w = min(x.shape[2], MAX_POOL_SIDE), min(x.shape[3], MAX_POOL_SIDE)
     return F.adaptive_avg_pool2d(x.float(), (h, w)).flatten(1).double()
+
+
+def restore_order(profile: dict | None, schema: dict | None) -> None:
+    """Give a profile read from JSON without ``categorical_order`` (an artifact exported before
+    it was kept) the x_cat order of its schema, so its categorical columns are not swapped."""
+    feat = (profile or {}).get("featurizer") or {}
+    if feat.get("kind") == "schema" and "categorical_order" not in feat and schema:
+        feat["categorical_order"] = [
+            c["name"] for c in schema["columns"] if c["type"] == "categorical"
+        ]
 
 
 def category_counts(codes: np.ndarray, labels: list[str]) -> dict[str, int]:

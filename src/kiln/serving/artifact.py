@@ -74,4 +74,9 @@ def read_metadata(directory: str | Path, verify: bool = True) -> dict:
             raise KilnError(
                 f"{path} was edited after export (content hash differs); export the artifact again."
             )
+    inputs = meta.get("inputs") or {}
+    if inputs.get("kind") == "schema" and meta.get("profile"):
+        from kiln.monitoring.features import restore_order
+
+        restore_order(meta["profile"], inputs.get("schema"))
     return meta
