@@ -8,17 +8,19 @@ import math
 from torch import Tensor
 
 from kiln.errors import KilnError
+from kiln.undefined_metrics import undefined
 
 
 class EvalSteps:
     """Mixin for ``KilnModule``: uses its ``raw_output``, ``loss``, ``to_prediction``, the
     metric collections it builds in ``__init__``, ``monitor`` and ``best``."""
 
-    def _eval_step(self, batch, metrics, loss_metric) -> Tensor:
+    def _eval_step(self, batch, metrics, loss_metric, tally) -> Tensor:
         x, y = self.split_batch(batch)
         z = self.raw_output(x)
         loss_metric.update(self.loss(z, y), weight=len(y))
         pred = self.to_prediction(z)
+        tally.update(pred, y)
         if self.spec.task == "forecast":  # every (sample, step) value counts once
             metrics.update(pred.flatten(), y.flatten())
         else:
@@ -26,14 +28,27 @@ class EvalSteps:
         return pred
 
     def validation_step(self, batch, batch_idx: int) -> Tensor:
-        return self._eval_step(batch, self.val_metrics, self.val_loss)
+        return self._eval_step(batch, self.val_metrics, self.val_loss, self.val_tally)
+
+    def _defined(self, stage: str, split: str, metrics, loss_metric, tally) -> dict:
+        """The stage's metrics without those the split cannot define (``self.undefined``)."""
+        values = {f"{stage}/loss": loss_metric.compute(), **metrics.compute()}
+        gaps = undefined(self.spec.task, tally.compute(), split, self.spec.class_names)
+        self.undefined = {k: v for k, v in self.undefined.items() if not k.startswith(stage)}
+        self.undefined.update({f"{stage}/{k}": why for k, why in gaps.items()})
+        for m in (loss_metric, metrics, tally):
+            m.reset()
+        return {k: v for k, v in values.items() if k not in self.undefined}
 
     def on_validation_epoch_end(self) -> None:
-        values = {"val/loss": self.val_loss.compute(), **self.val_metrics.compute()}
-        self.val_loss.reset()
-        self.val_metrics.reset()
+        args = (self.val_metrics, self.val_loss, self.val_tally)
+        values = self._defined("val", "validation", *args)
         self.log_dict(values, prog_bar=True)
         name = self.monitor["metric"]
+        if name in self.undefined:
+            raise KilnError(
+                f"monitor.metric={name} is undefined: {self.undefined[name]}; monitor val/loss or give the validation split rows of every class."
+            )
         if name not in values:
             raise KilnError(
                 f"monitor.metric={name!r} is not logged in validation; use one of {', '.join(sorted(values))}."
@@ -51,14 +66,14 @@ class EvalSteps:
         self.log(f"{name}_best", self.best, prog_bar=True)
 
     def test_step(self, batch, batch_idx: int) -> None:
-        pred = self._eval_step(batch, self.test_metrics, self.test_loss)
+        pred = self._eval_step(batch, self.test_metrics, self.test_loss, self.test_tally)
         if self.confusion is not None:
             self.confusion.update(pred, batch[-1])
 
     def on_test_epoch_end(self) -> None:
-        self.log_dict({"test/loss": self.test_loss.compute(), **self.test_metrics.compute()})
-        self.test_loss.reset()
-        self.test_metrics.reset()
+        self.log_dict(
+            self._defined("test", "test", self.test_metrics, self.test_loss, self.test_tally)
+        )
 
     def predict_step(self, batch, batch_idx: int) -> Tensor:
         """Batches of (*inputs, target) as from the data module, or inputs alone."""

@@ -19,6 +19,7 @@ from kiln.metrics import task_metrics
 from kiln.monitoring import profile as profile_io
 from kiln.preprocessing.scale import TargetScaler
 from kiln.stepping import ManualStepping, adopt_automatic_progress
+from kiln.undefined_metrics import TargetTally
 
 
 class KilnModule(ManualStepping, EvalSteps, L.LightningModule):
@@ -73,6 +74,8 @@ class KilnModule(ManualStepping, EvalSteps, L.LightningModule):
         self.val_metrics = full.clone(prefix="val/")
         self.test_metrics = full.clone(prefix="test/")
         self.val_loss, self.test_loss = MeanMetric(), MeanMetric()
+        self.val_tally, self.test_tally = TargetTally(spec.task, n), TargetTally(spec.task, n)
+        self.undefined: dict[str, str] = {}  # stage/metric -> why the split cannot define it
         # training-split running sums (loss, and correct predictions or absolute error): two
         # in-place adds a step instead of a metric collection's bookkeeping
         self.register_buffer("_train_loss_sum", torch.zeros(()), persistent=False)

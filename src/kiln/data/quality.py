@@ -19,6 +19,8 @@ def leakage(names, x_train, y_train, x_val, y_val, task: str, seed: int = 0) -> 
     """Features that alone predict the target almost perfectly on the validation split."""
     if len(y_val) == 0 or len(y_train) == 0:
         return {}
+    if task != "regression" and len(np.unique(y_val)) < 2:
+        return {}  # one class: any feature scores a perfect balanced accuracy
     rng = np.random.default_rng(seed)
     if len(y_train) > _SAMPLE:
         pick = rng.choice(len(y_train), _SAMPLE, replace=False)
@@ -62,6 +64,30 @@ def target_balance(y: np.ndarray, task: str, classes: list | None) -> dict:
     return {str(c): int(n) for c, n in zip(classes, counts, strict=True)}
 
 
+def class_gaps(ys: dict[str, np.ndarray], classes: list) -> str | None:
+    """One sentence when a class is absent from a split (its AUROC there is undefined), naming
+    the rows a class needs (one per split); None when every split holds every class."""
+    splits = {k: y for k, y in ys.items() if len(y)}
+    gaps = {}
+    for k, y in splits.items():
+        absent = [
+            str(classes[i]) for i in np.flatnonzero(np.bincount(y, minlength=len(classes)) == 0)
+        ]
+        if absent:
+            gaps[k] = absent
+    if not gaps:
+        return None
+    total = np.bincount(np.concatenate(list(splits.values())), minlength=len(classes))
+    rare = sorted({c for v in gaps.values() for c in v})
+    counts = ", ".join(f"{c!r} {int(total[[str(x) for x in classes].index(c)])}" for c in rare)
+    where = "; ".join(f"{k} lacks {', '.join(map(repr, v))}" for k, v in gaps.items())
+    return (
+        f"Not every split holds every class ({where}; rows per class: {counts}), so metrics "
+        f"that need every class are reported as missing there; give each class at least "
+        f"{len(splits)} rows (one per split) or merge the rare classes."
+    )
+
+
 def summary_lines(report: dict) -> list[str]:
     """A few lines for the console and TensorBoard: the facts that need a look."""
     lines = [
@@ -85,6 +111,8 @@ def summary_lines(report: dict) -> list[str]:
             f"duplicate rows: {report['duplicate_rows']}, test rows also in train: {report['test_rows_also_in_train']}"
         )
     lines.append(f"target ({report['task']}, train): {report['target']['train']}")
+    if report.get("class_gaps"):
+        lines.append(f"WARNING {report['class_gaps']}")
     for name, score in report.get("leakage", {}).items():
         lines.append(
             f"WARNING leakage: {name} alone predicts the target (validation score {score})"

@@ -46,6 +46,7 @@ def table_report(
         "dropped_columns": schema.dropped,
         "outliers": {schema.numeric_features[j][0]: r["outliers"] for j, r in out_report.items()},
         "target": {k: quality.target_balance(v[2], schema.task, schema.classes) for k, v in enc.items() if len(v[2])},
+        "class_gaps": None if schema.task == "regression" else quality.class_gaps({k: v[2] for k, v in enc.items()}, schema.classes),
         "leakage": quality.leakage(names, xs["train"], raw_train[2], xs["val"], enc["val"][2], schema.task, seed),
         **quality.table_facts(df, [c.name for c in schema.columns], split_of_row),
     }  # fmt: skip

@@ -80,4 +80,37 @@ def split_table(
         train, val = train_test_split(
             rest, test_size=share, random_state=seed, stratify=stratify(rest)
         )
-    return {"train": np.sort(train), "val": np.sort(val), "test": np.sort(test)}
+    rows = {"train": train, "val": val, "test": test}
+    if strat is not None:  # hold-outs only: a fold is one part of a partition and stays so
+        held = [
+            k
+            for k, drawn in (("val", not (cv or val_file)), ("test", not (fold or test_file)))
+            if drawn
+        ]
+        keep_every_class(rows, strat, held, seed)
+    return {k: np.sort(v) for k, v in rows.items()}
+
+
+def keep_every_class(rows: dict, strat: np.ndarray, held: list[str], seed: int) -> None:
+    """Give the training split and each hold-out in ``held`` a row of every class another of
+    them can spare one of, swapped for a row of the receiver's most common class (sizes stay).
+
+    scikit-learn's stratified split rounds each class's share, so a class of a few rows can
+    miss a split (and without stratification, which a one-row class forces, miss it by chance);
+    a split that lacks a class cannot define AUROC on it.
+    """
+    rng = np.random.default_rng(seed)
+    names = ["train", *held]
+    for split in names:
+        if len(rows[split]) == 0:
+            continue
+        for c in np.setdiff1d(np.unique(strat), strat[rows[split]]):
+            have = {k: int((strat[rows[k]] == c).sum()) for k in names if k != split}
+            donor = max(have, key=have.get)
+            counts = np.bincount(strat[rows[split]])
+            if have[donor] < 2 or counts.max() < 2:
+                continue  # too few rows to share: table_report says so
+            give = rng.choice(rows[donor][strat[rows[donor]] == c])
+            take = rng.choice(rows[split][strat[rows[split]] == counts.argmax()])
+            rows[donor] = np.append(rows[donor][rows[donor] != give], take)
+            rows[split] = np.append(rows[split][rows[split] != take], give)

@@ -305,13 +305,21 @@ def write_json(path: Path, payload: dict) -> None:
         f.write("\n")
 
 
-def print_metrics(title: str, metrics: dict[str, float]) -> None:
+def print_metrics(title: str, metrics: dict[str, float], undefined: dict | None = None) -> None:
+    """The final table; a metric the split cannot define (``undefined``) prints as missing."""
     from rich.console import Console
     from rich.table import Table
 
     table = Table(title=title, show_header=True, header_style="bold")
     table.add_column("metric")
     table.add_column("value", justify="right")
-    for k, v in sorted(metrics.items()):
-        table.add_row(k, f"{v:.6f}")
-    Console(stderr=False).print(table)
+    rows = {
+        **{k: f"{v:.6f}" for k, v in metrics.items()},
+        **dict.fromkeys(undefined or {}, "missing"),
+    }
+    for k, v in sorted(rows.items()):
+        table.add_row(k, v)
+    console = Console(stderr=False)
+    console.print(table)
+    for k, why in sorted((undefined or {}).items()):
+        console.print(f"{k} missing: {why}.", soft_wrap=True)

@@ -43,6 +43,11 @@ def run(cfg: DictConfig) -> dict[str, float]:
     results = trainer.test(module, datamodule=dm, verbose=False)
     metrics = to_python(results[0])
     if trainer.is_global_zero:
-        write_json(output_dir / "metrics.json", {**metrics, "ckpt_path": str(cfg.ckpt_path)})
-        print_metrics(f"kiln eval: {Path(cfg.ckpt_path).name} on {dm.spec.dataset}", metrics)
+        undefined = dict(module.undefined)
+        extra = {"undefined_metrics": undefined} if undefined else {}
+        write_json(
+            output_dir / "metrics.json", {**metrics, **extra, "ckpt_path": str(cfg.ckpt_path)}
+        )
+        title = f"kiln eval: {Path(cfg.ckpt_path).name} on {dm.spec.dataset}"
+        print_metrics(title, metrics, undefined)
     return metrics

@@ -109,8 +109,10 @@ def run(cfg: DictConfig) -> dict[str, float]:
             module, datamodule=dm, ckpt_path=ckpt, weights_only=True, verbose=False
         )
         metrics.update(to_python(results[0]))
+    undefined = dict(module.undefined)  # metrics a split could not define: missing, not 0
     summary = {
         **metrics,
+        **({"undefined_metrics": undefined} if undefined else {}),
         "best_checkpoint": best_path,
         "epochs": trainer.current_epoch,
         "global_step": trainer.global_step,
@@ -124,7 +126,7 @@ def run(cfg: DictConfig) -> dict[str, float]:
             metrics,
         )
         write_json(output_dir / "metrics.json", summary)
-        print_metrics(f"{dm.spec.dataset}: final metrics", metrics)
+        print_metrics(f"{dm.spec.dataset}: final metrics", metrics, undefined)
         log.info("run directory: %s", output_dir)
     distributed.clean_scratch(output_dir)
     if trainer.world_size > 1:
