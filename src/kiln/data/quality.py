@@ -11,6 +11,8 @@ import pandas as pd
 from sklearn.metrics import balanced_accuracy_score, r2_score
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
+from kiln.errors import KilnError
+
 LEAK_SCORE = 0.99  # balanced accuracy or R2 of one feature alone on the validation split
 _SAMPLE = 20_000
 
@@ -34,6 +36,22 @@ def leakage(names, x_train, y_train, x_val, y_val, task: str, seed: int = 0) -> 
         if s >= LEAK_SCORE:
             out[name] = round(s, 4)
     return out
+
+
+def check_finite(enc: dict[str, tuple], names: list[str], target: str) -> None:
+    """KilnError for an infinite feature value or target (a float32 overflow such as 1e308
+    included): the scaler and the leakage check cannot use them, and no fill value means inf."""
+    for split, (x_num, _, y) in enc.items():
+        bad = np.isinf(x_num).any(axis=0)
+        if bad.any():
+            col = names[int(np.flatnonzero(bad)[0])]
+            raise KilnError(
+                f"The column {col!r} holds an infinite value (or one beyond float32, about 3.4e38) in the {split} rows; replace it with a finite number or leave the cell empty (missing)."
+            )
+        if y.dtype.kind == "f" and np.isinf(y).any():
+            raise KilnError(
+                f"The regression target {target!r} holds an infinite value (or one beyond float32, about 3.4e38) in the {split} rows; remove those rows or rescale the target."
+            )
 
 
 def table_facts(df: pd.DataFrame, features: list[str], split_of_row: np.ndarray) -> dict:

@@ -13,6 +13,7 @@ import torch
 
 from kiln.data.base import InMemoryDataModule
 from kiln.data.folds import fold_report
+from kiln.data.quality import check_finite
 from kiln.data.schema import Schema
 from kiln.data.spec import InputSpec
 from kiln.data.table_io import read_table
@@ -128,6 +129,7 @@ class TableDataModule(InMemoryDataModule):
             k: (*schema.encode(f, f"the {k} split"), schema.encode_target(f[self.target]))
             for k, f in frames.items()
         }
+        check_finite(enc, [f for f, _, _ in schema.numeric_features], self.target)
         pre, keep, out_report = fit_tabular(
             enc["train"][0],
             enc["train"][1],

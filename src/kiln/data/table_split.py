@@ -59,6 +59,8 @@ def split_table(
     split (``kiln train cv.folds``); a split read from its own file (``val_file``,
     ``test_file``) takes no rows here. Stratified by ``strat`` where every class has two rows."""
     idx = np.arange(n)
+    if not (fold or cv):
+        check_rows(n, strat, val_fraction, test_fraction, val_file, test_file)
 
     def stratify(ix: np.ndarray) -> np.ndarray | None:
         return None if strat is None or np.bincount(strat[ix]).min() < 2 else strat[ix]
@@ -89,6 +91,37 @@ def split_table(
         ]
         keep_every_class(rows, strat, held, seed)
     return {k: np.sort(v) for k, v in rows.items()}
+
+
+def _sizes(n: int, val_fraction: float, test_fraction: float, val_file: bool, test_file: bool):
+    """Rows of (train, val, test) as scikit-learn's train_test_split cuts them (ceil)."""
+    test = 0 if test_file else int(np.ceil(test_fraction * n))
+    rest = n - test
+    val = (
+        0
+        if val_file
+        else int(np.ceil(val_fraction / (1 - (0 if test_file else test_fraction)) * rest))
+    )
+    return [rest - val] + [s for s, f in ((val, val_file), (test, test_file)) if not f]
+
+
+def check_rows(n, strat, val_fraction, test_fraction, val_file, test_file) -> None:
+    """KilnError when a split would get fewer than 2 rows (a training batch of one row breaks
+    BatchNorm) or, stratified, fewer rows than classes (scikit-learn refuses the split)."""
+    classes = 0 if strat is None else len(np.unique(strat))
+    least = max(2, classes)
+    args = (val_fraction, test_fraction, val_file, test_file)
+    if min(_sizes(n, *args)) >= least:
+        return
+    need = next(m for m in range(n + 1, 100 * least + 1000) if min(_sizes(m, *args)) >= least)
+    per_class = (
+        f" and one per class ({classes} classes), and a class needs 3 rows to be in all of them"
+        if classes
+        else ""
+    )
+    raise KilnError(
+        f"The table has {n} rows, too few to split into train, validation and test: each split needs at least {least} rows{per_class}; give it at least {need} rows (with val_fraction={val_fraction}, test_fraction={test_fraction})."
+    )
 
 
 def keep_every_class(rows: dict, strat: np.ndarray, held: list[str], seed: int) -> None:
