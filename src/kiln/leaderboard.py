@@ -6,6 +6,8 @@ import csv
 import statistics
 from pathlib import Path
 
+from kiln.errors import KilnError
+
 COLUMNS = (
     "rank",
     "model",
@@ -23,9 +25,11 @@ def summarise(results: list[dict], metric: str, mode: str) -> list[dict]:
     """One row per model: mean and std of ``metric`` over folds, ranked best first."""
     rows: dict[str, dict] = {}
     for r in results:
+        why = (r.get("undefined_metrics") or {}).get(metric)
+        if why:  # this fold's test split cannot define it: the model is ranked on the others
+            rows.setdefault(r["model"], {"model": r["model"], "family": r["family"], "runs": []})
+            continue
         if metric not in r:
-            from kiln.errors import KilnError
-
             raise KilnError(
                 f"metric={metric} is not measured for {r['model']}; use one of "
                 f"{', '.join(k for k in sorted(r) if k.startswith('test/'))}."
@@ -36,6 +40,11 @@ def summarise(results: list[dict], metric: str, mode: str) -> list[dict]:
     out = []
     for row in rows.values():
         runs = row.pop("runs")
+        if not runs:
+            raise KilnError(
+                f"metric={metric} is undefined on every test split of {row['model']} (a class "
+                "is missing there); rank on another metric, e.g. metric=test/loss."
+            )
         values = [float(r[metric]) for r in runs]
         row.update(
             metric=statistics.fmean(values),

@@ -26,3 +26,29 @@ def test_printed_table_is_not_wrapped_outside_a_terminal(tmp_path, capsys):
     naive = [line for line in lines if "seasonal_naive_baseline" in line]
     assert len(ft) == 1 and "0.9600 ± 0.0141" in ft[0] and "123,456,789" in ft[0]
     assert len(naive) == 1 and "0.123" in naive[0]
+
+
+def _fold(model: str, auroc: float | None) -> dict:
+    row = {"model": model, "family": "neural", "params": 1, "fit_seconds": 1.0}
+    row["latency_ms_per_1k"] = 0.1
+    if auroc is None:
+        row["undefined_metrics"] = {"test/auroc": "the split has one class"}
+    else:
+        row["test/auroc"] = auroc
+    return row
+
+
+def test_a_fold_whose_test_split_cannot_define_the_metric_is_left_out_not_zero():
+    rows = summarise(
+        [_fold("mlp", 0.8), _fold("mlp", None), _fold("mlp", 0.9)], "test/auroc", "max"
+    )
+    assert rows[0]["folds"] == 2 and abs(rows[0]["metric"] - 0.85) < 1e-12
+
+
+def test_a_metric_undefined_on_every_fold_names_another_metric():
+    import pytest
+
+    from kiln.errors import KilnError
+
+    with pytest.raises(KilnError, match="undefined on every test split of mlp.*metric=test/loss"):
+        summarise([_fold("mlp", None)], "test/auroc", "max")

@@ -150,6 +150,7 @@ def train_one(cfg: DictConfig, name: str, model_cfg: DictConfig, dm, model_dir: 
         "model": name,
         "family": "neural",
         **to_python(tested[0]),
+        "undefined_metrics": dict(module.undefined),  # missing on this split, not 0
         "params": sum(p.numel() for p in module.network.parameters()),
         "fit_seconds": fit_seconds,
         "latency_ms_per_1k": latency_ms_per_1k(module, dm),
@@ -179,7 +180,11 @@ def keep_best_checkpoint(results, best_row, metric, mode, out: Path, keep: str) 
     keep_checkpoints=best, drop the other candidates' checkpoint folders."""
     if best_row is None:
         return ""
-    runs = [r for r in results if r["model"] == best_row["model"] and r.get("checkpoint")]
+    runs = [
+        r
+        for r in results
+        if r["model"] == best_row["model"] and r.get("checkpoint") and metric in r
+    ]
     pick = (max if mode == "max" else min)(runs, key=lambda r: r[metric])
     target = out / f"best_{best_row['model']}.ckpt"
     shutil.copy2(pick["checkpoint"], target)
