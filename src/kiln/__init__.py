@@ -7,8 +7,12 @@ __version__ = "0.1.0"
 __all__ = ["KilnError", "__version__", "load"]
 
 
-def load(artifact, threads: int = 1):
-    """A predictor for an artifact written by ``kiln export``: ``kiln.load(path).predict(df)``."""
+def load(artifact, threads: int = 1, trust_targets=None):
+    """A predictor for an artifact written by ``kiln export``: ``kiln.load(path).predict(df)``.
+
+    A format=torch artifact's model is rebuilt from its stored config, which may only name
+    kiln's own classes; ``trust_targets=["mypkg.*"]`` lets it build your own as well.
+    """
     from kiln.serving.predictor import load as _load
 
-    return _load(artifact, threads=threads)
+    return _load(artifact, threads=threads, trust_targets=trust_targets)

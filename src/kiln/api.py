@@ -15,6 +15,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from kiln.config import CONFIG_MODULE, register_resolvers
+from kiln.secret_overrides import hide_secrets
 
 
 def compose(
@@ -29,6 +30,7 @@ def compose(
     from kiln.errors import KilnError
 
     register_resolvers()
+    overrides = hide_secrets(list(overrides or []))  # values into the environment, not to disk
     why = None if config_dir is None else not_a_config_dir("config_dir", str(config_dir))
     if why:
         raise KilnError(why)

@@ -17,6 +17,7 @@ from omegaconf import OmegaConf
 
 from kiln.config import CONFIG_MODULE, register_resolvers
 from kiln.errors import KilnError
+from kiln.secret_overrides import hide_secrets
 
 log = logging.getLogger("kiln")
 
@@ -207,6 +208,7 @@ def main(argv: list[str] | None = None) -> None:
         reported_by_hydra,
     )
 
+    argv = hide_secrets(argv)  # api_key=..., passwords: into the environment, never to disk
     try:
         bad_dir = config_dir_given(argv)
         if bad_dir:

@@ -32,9 +32,9 @@ class ReferenceProfiler(L.Callback):
         if stage != "fit" or getattr(pl_module, "profile", None) is not None:
             return
         if self.from_ckpt:
-            from kiln.tasks.common import load_checkpoint
+            from kiln.tasks.common import read_checkpoint  # builds nothing from its config
 
-            pl_module.profile = load_checkpoint(self.from_ckpt)["kiln"].get("profile")
+            pl_module.profile = read_checkpoint(self.from_ckpt)["kiln"].get("profile")
             return
         dm = trainer.datamodule
         inputs = [t.cpu() for t in dm.splits["train"][:-1]]

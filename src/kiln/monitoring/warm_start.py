@@ -26,9 +26,9 @@ class WarmStart(L.Callback):
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         if stage != "fit" or not self.parts:
             return
-        from kiln.tasks.common import load_checkpoint
+        from kiln.tasks.common import read_checkpoint  # builds nothing from its config
 
-        state = load_checkpoint(self.ckpt_path)["state_dict"]
+        state = read_checkpoint(self.ckpt_path)["state_dict"]
         for part in self.parts:
             module = getattr(pl_module, part, None)
             if module is None:

@@ -19,7 +19,11 @@ from kiln.serving.schema import InputError, InputSchema  # noqa: F401
 class Predictor:
     """Runs an exported pipeline. ``threads`` is onnxruntime's intra-op thread count."""
 
-    def __init__(self, directory: str | Path, threads: int = 1, verify: bool = True) -> None:
+    def __init__(
+        self, directory: str | Path, threads: int = 1, verify: bool = True, trust_targets=None
+    ) -> None:
+        """``trust_targets``: patterns (``["mypkg.*"]``) or a kiln.trust.Trust, the targets a
+        format=torch artifact's stored config may build beyond kiln's allow-list."""
         self.directory = Path(directory)
         self.meta = read_metadata(self.directory, verify=verify)
         self.schema = InputSchema.from_dict(self.meta["inputs"])
@@ -33,7 +37,9 @@ class Predictor:
         elif (self.directory / WEIGHTS).is_file():
             from kiln.serving.torch_backend import torch_runner
 
-            self._run = torch_runner(self.meta, self.directory / WEIGHTS, threads)
+            self._run = torch_runner(
+                self.meta, self.directory / WEIGHTS, threads, trust_targets, self.directory
+            )
             self.backend = "torch"
         else:
             raise KilnError(
@@ -124,6 +130,6 @@ class Predictor:
         return ["prediction", *(f"proba_{label}" for label in self.labels)]
 
 
-def load(artifact: str | Path, threads: int = 1) -> Predictor:
+def load(artifact: str | Path, threads: int = 1, trust_targets=None) -> Predictor:
     """A predictor for an artifact directory written by ``kiln export``."""
-    return Predictor(artifact, threads=threads)
+    return Predictor(artifact, threads=threads, trust_targets=trust_targets)

@@ -18,7 +18,10 @@ TORCH_NN = {"torch.nn.modules.linear.Identity"}
 
 
 def _rebuildable(path: str) -> bool:
-    return path in TORCH_NN or path.startswith("kiln.")
+    """One of the torch.nn classes above, or a class kiln defines (never a function it would call)."""
+    from kiln.trust import kiln_class
+
+    return path in TORCH_NN or kiln_class(path)
 
 
 def _class(path: str):
@@ -58,11 +61,21 @@ def preprocessor(meta: dict, spec):
         ) from None
 
 
-def torch_runner(meta: dict, weights: Path, threads: int):
+def torch_runner(meta: dict, weights: Path, threads: int, trust=None, where: Path | None = None):
+    """The artifact's model as a function of input arrays; its stored config is checked against
+    the allow-list (kiln.trust) before anything is built from it."""
     import torch
     from hydra.utils import instantiate
     from omegaconf import OmegaConf
     from safetensors.torch import load_file
+
+    from kiln.trust import Trust, check_stored
+
+    if not isinstance(trust, Trust):
+        trust = Trust(trust or ())
+    source = f"Artifact {where / 'metadata.json'}" if where is not None else "The artifact"
+    check_stored(meta.get("config") or {}, source, trust)
+    _class(str((meta.get("torch") or {}).get("preprocessor")))  # refused here, before building
 
     from kiln.data.spec import InputSpec
     from kiln.models import build_network

@@ -21,6 +21,7 @@ from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.trial import FrozenTrial, TrialState
 
 from kiln.errors import KilnError
+from kiln.secret_overrides import redact
 from kiln.sweep.space import Param
 
 warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
@@ -56,8 +57,12 @@ def open_storage(url: str, heartbeat_s: int, retries: int) -> RDBStorage:
                 time.sleep(0.5 + random.random())
                 continue
             raise KilnError(
-                f"Could not open the study storage {url} ({type(err).__name__}: {str(err).splitlines()[0]}); "
-                "check sweep.storage (an SQLAlchemy URL) or leave it null for SQLite in the sweep directory."
+                redact(
+                    f"Could not open the study storage {url} ({type(err).__name__}: "
+                    f"{str(err).splitlines()[0]}); check sweep.storage (an SQLAlchemy URL) or "
+                    "leave it null for SQLite in the sweep directory.",
+                    url,
+                )
             ) from None
     raise AssertionError("unreachable")
 
@@ -113,7 +118,7 @@ def open_study(name: str, storage: RDBStorage, direction: str, sampler, pruner, 
     )
     if study.direction.name.lower() != direction:
         raise KilnError(
-            f"Study {name!r} in {storage.url} maximizes/minimizes the other way; "
+            f"Study {name!r} in {redact(storage.url, storage.url)} maximizes/minimizes the other way; "
             "keep sweep.objective.direction or start a new study with sweep.name=<new name>."
         )
     stored = study.user_attrs.get("identity")

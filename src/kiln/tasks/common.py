@@ -25,6 +25,7 @@ from kiln.monitoring import profile as profile_io
 from kiln.optim import fills_total_steps, unwrap
 from kiln.stepping import STEP_KEYS
 from kiln.throughput import Throughput
+from kiln.trust import check_stored
 
 log = logging.getLogger("kiln")
 
@@ -155,8 +156,18 @@ def build_trainer(cfg: DictConfig, output_dir: Path, with_loggers: bool = True) 
     return lean_hooks.enable(trainer)
 
 
-def load_checkpoint(path: str | None) -> dict:
-    """Read a kiln checkpoint without running pickled code (weights_only)."""
+def load_checkpoint(path: str | None, trust=None) -> dict:
+    """Read a kiln checkpoint without running pickled code (weights_only), its stored config
+    checked against the allow-list (kiln.trust; ``trust``: what the user trusts beyond it)
+    before anything is built from it."""
+    ckpt = read_checkpoint(path)
+    check_stored(ckpt["kiln"].get("config") or {}, f"Checkpoint {path}", trust)
+    return ckpt
+
+
+def read_checkpoint(path: str | None) -> dict:
+    """A kiln checkpoint's tensors and metadata (weights_only), its config unchecked: for code
+    that reads weights or the profile only and builds nothing from the config."""
     if not path:
         raise KilnError(
             "ckpt_path is not set; pass ckpt_path=runs/train/<run>/checkpoints/best.ckpt."

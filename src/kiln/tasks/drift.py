@@ -20,6 +20,7 @@ from kiln.monitoring.features import Featurizer, category_counts
 from kiln.monitoring.inputs import read_inputs
 from kiln.monitoring.profile import prediction_values
 from kiln.monitoring.report import print_table, write_reports
+from kiln.trust import trust_from
 
 log = logging.getLogger("kiln")
 DRIFT_EXIT = 3
@@ -30,7 +31,9 @@ def load_reference(cfg: DictConfig) -> tuple[dict, dict, dict | None, object]:
     if cfg.get("artifact"):
         import kiln
 
-        predictor = kiln.load(cfg.artifact)  # checks the files against their hashes
+        predictor = kiln.load(
+            cfg.artifact, trust_targets=trust_from(cfg)
+        )  # checks the files against their hashes
         meta = predictor.meta
         if not meta.get("profile"):
             raise KilnError(
@@ -42,7 +45,7 @@ def load_reference(cfg: DictConfig) -> tuple[dict, dict, dict | None, object]:
         return meta["profile"], meta["spec"], schema, predict
     from kiln.tasks.common import load_checkpoint
 
-    ckpt = load_checkpoint(cfg.get("ckpt_path"))
+    ckpt = load_checkpoint(cfg.get("ckpt_path"), trust_from(cfg))
     meta = ckpt["kiln"]
     if not meta.get("profile"):
         raise KilnError(

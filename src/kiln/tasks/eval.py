@@ -19,6 +19,7 @@ from kiln.tasks.common import (
     print_metrics,
     write_json,
 )
+from kiln.trust import trust_from
 
 log = logging.getLogger("kiln")
 
@@ -27,7 +28,7 @@ def run(cfg: DictConfig) -> dict[str, float]:
     """Rebuild data, preprocessing and network from the checkpoint's own config, load its
     weights and fitted statistics, and run the test split. ``data=...`` evaluates on other
     data of the same shape and task; ``+data.path=...`` the checkpoint's data file, moved."""
-    ckpt = load_checkpoint(cfg.ckpt_path)
+    ckpt = load_checkpoint(cfg.ckpt_path, trust_from(cfg))
     train_cfg = checkpoint_config(ckpt, cfg.get("data"))
     output_dir = Path(cfg.paths.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)

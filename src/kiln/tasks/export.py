@@ -22,6 +22,7 @@ from kiln.tasks.common import (
     checkpoint_config,
     load_checkpoint,
 )
+from kiln.trust import trust_from
 
 log = logging.getLogger("kiln")
 
@@ -31,7 +32,7 @@ def run(cfg: DictConfig) -> dict:
     it against PyTorch on the test split; a gap above ``tolerance`` fails the export."""
     if cfg.format not in ("onnx", "torch"):
         raise KilnError(f"format={cfg.format!r} is unknown; use format=onnx or format=torch.")
-    ckpt = load_checkpoint(cfg.ckpt_path)
+    ckpt = load_checkpoint(cfg.ckpt_path, trust_from(cfg))
     out = Path(cfg.out) if cfg.get("out") else Path(cfg.paths.output_dir) / "artifact"
     if out.exists():
         raise KilnError(
@@ -123,7 +124,9 @@ def gap(got: np.ndarray, expected: np.ndarray) -> float:
 def self_check(directory: Path, inputs: list[np.ndarray], expected: np.ndarray, cfg) -> float:
     """Load the artifact in ``directory`` as a user would and hold its answers on the test
     split to PyTorch's; a gap above ``tolerance`` (see ``gap``) is a KilnError."""
-    got = Predictor(directory, threads=int(cfg.get("threads", 1))).run(inputs)
+    got = Predictor(directory, int(cfg.get("threads", 1)), trust_targets=trust_from(cfg)).run(
+        inputs
+    )
     diff = gap(got, expected)
     if not diff <= float(cfg.tolerance):
         raise KilnError(

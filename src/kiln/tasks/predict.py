@@ -10,6 +10,7 @@ from omegaconf import DictConfig
 from kiln.errors import KilnError
 from kiln.serving.batch_files import ChunkWriter, read_chunks
 from kiln.serving.predictor import Predictor
+from kiln.trust import trust_from
 
 log = logging.getLogger("kiln")
 
@@ -21,7 +22,7 @@ def run(cfg: DictConfig) -> dict:
     src, dst = Path(cfg.input), Path(cfg.output)
     if src.resolve() == dst.resolve():
         raise KilnError(f"output={dst} is the input file; write the predictions to a new path.")
-    predictor = Predictor(cfg.artifact, threads=int(cfg.threads))
+    predictor = Predictor(cfg.artifact, threads=int(cfg.threads), trust_targets=trust_from(cfg))
     writer = ChunkWriter(dst, overwrite=bool(cfg.overwrite))
     try:
         for chunk in read_chunks(src, int(cfg.chunk_rows)):

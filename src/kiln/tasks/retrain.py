@@ -19,6 +19,7 @@ from kiln.tasks.common import (
     write_json,
 )
 from kiln.tasks.retrain_keys import OWN_KEYS, refused_override
+from kiln.trust import trust_from
 
 log = logging.getLogger("kiln")
 
@@ -137,7 +138,7 @@ def test_old_model(ckpt: dict, new_cfg: DictConfig) -> dict[str, float]:
 
 
 def run(cfg: DictConfig) -> dict:
-    ckpt = load_checkpoint(cfg.ckpt_path)
+    ckpt = load_checkpoint(cfg.ckpt_path, trust_from(cfg))
     new_cfg = training_config(cfg, ckpt)
     summary = train.run(new_cfg)
     L.seed_everything(int(new_cfg.seed), verbose=False)

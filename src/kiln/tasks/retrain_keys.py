@@ -7,7 +7,7 @@ from __future__ import annotations
 # the keys of conf/retrain.yaml (and what Hydra adds); any other top-level key is not applied
 OWN_KEYS = {"task_name", "ckpt_path", "from_scratch", "refit_preprocessing", "refit_profile",
             "test", "print_config", "seed", "data", "trainer", "optimizer", "monitor",
-            "callbacks", "logger", "paths", "hydra"}  # fmt: skip
+            "callbacks", "logger", "paths", "hydra", "trust_targets"}  # fmt: skip
 KEPT = {"model": "model", "scheduler": "scheduler", "monitor": "monitor (and so its best checkpoint)"}  # fmt: skip
 
 

@@ -12,6 +12,7 @@ from kiln.errors import KilnError
 from kiln.serving.app import create_app
 from kiln.serving.predictor import Predictor
 from kiln.serving.settings import ServeSettings
+from kiln.trust import trust_from
 
 log = logging.getLogger("kiln")
 
@@ -52,7 +53,7 @@ def run(cfg: DictConfig) -> None:
         raise KilnError(
             f"log_level={cfg.log_level!r} is unknown; use one of {', '.join(LOG_LEVELS)}."
         )
-    predictor = Predictor(cfg.artifact, threads=int(cfg.threads))
+    predictor = Predictor(cfg.artifact, threads=int(cfg.threads), trust_targets=trust_from(cfg))
     app = create_app(predictor, settings_from(cfg))
     if cfg.host not in ("127.0.0.1", "localhost", "::1") and not cfg.get("api_key"):
         log.warning(

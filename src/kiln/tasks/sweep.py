@@ -13,6 +13,7 @@ from omegaconf import DictConfig
 
 from kiln.errors import KilnError
 from kiln.metrics import RUN_FIGURES, final_metric_names, improves
+from kiln.secret_overrides import redact
 from kiln.sweep import report
 from kiln.sweep.space import parse_space
 from kiln.sweep.study import (
@@ -89,7 +90,10 @@ def run(cfg: DictConfig) -> dict:
     )
     if not is_worker:
         _check_space(job)
-        log.info("sweep %s: %d trials, storage %s, directory %s", s.name, n_trials, url, sweep_dir)
+        shown = redact(url, url)  # the password of a database URL never reaches the log file
+        log.info(
+            "sweep %s: %d trials, storage %s, directory %s", s.name, n_trials, shown, sweep_dir
+        )
     job.study = study = open_study(
         str(s.name),
         storage,

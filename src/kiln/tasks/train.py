@@ -27,6 +27,7 @@ from kiln.tasks.common import (
 )
 from kiln.tb import log_hparams
 from kiln.throughput import Throughput
+from kiln.trust import trust_from
 
 log = logging.getLogger("kiln")
 
@@ -58,7 +59,7 @@ def run(cfg: DictConfig) -> dict[str, float]:
     check_monitor(cfg.monitor, dm.spec.task)
     resume_from = None
     if cfg.get("ckpt_path"):
-        ckpt = load_checkpoint(cfg.ckpt_path)
+        ckpt = load_checkpoint(cfg.ckpt_path, trust_from(cfg))
         check_compatible(ckpt, cfg.ckpt_path, plain["model"], dm.spec)
         check_weights_fit(ckpt, cfg.ckpt_path, plain["model"], module)
         check_resume_length(
