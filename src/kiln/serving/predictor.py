@@ -27,17 +27,18 @@ class Predictor:
         self.labels: list[str] | None = self.meta.get("labels")
         self.input_names: list[str] = self.meta["graph"]["inputs"]
         self.dtypes = [np.dtype(t) for t in self.meta["graph"]["dtypes"]]
-        if (self.directory / ONNX).is_file():
+        # the format metadata.json names (and its file list checks), not whichever file is there
+        if self.meta.get("format") == "onnx" and (self.directory / ONNX).is_file():
             self._run = self._onnx_runner(threads)
             self.backend = "onnx"
-        elif (self.directory / WEIGHTS).is_file():
+        elif self.meta.get("format") == "torch" and (self.directory / WEIGHTS).is_file():
             from kiln.serving.torch_backend import torch_runner
 
             self._run = torch_runner(self.meta, self.directory / WEIGHTS, threads)
             self.backend = "torch"
         else:
             raise KilnError(
-                f"Artifact {self.directory} has neither {ONNX} nor {WEIGHTS}; export it again."
+                f"Artifact {self.directory} lacks the {ONNX} or {WEIGHTS} its format needs; export it again."
             )
 
     def _onnx_runner(self, threads: int):
