@@ -80,7 +80,10 @@ def remove_onnx_and_unlist(a):
 CASES = {
     "empty list": (lambda a: rewrite(a, empty_list), "lists no files"),
     "no list": (lambda a: rewrite(a, no_list), "lists no files"),
-    "weights unlisted": (lambda a: rewrite(a, drop("weights.safetensors")), "does not list weights"),
+    "weights unlisted": (
+        lambda a: rewrite(a, drop("weights.safetensors")),
+        "does not list weights",
+    ),
     "graph unlisted": (lambda a: rewrite(a, drop("model.onnx")), "does not list model.onnx"),
     "file added": (add_file, "extra.onnx is not listed in metadata.json"),
     "listed outside": (add_listed_outside, "outside is missing"),
@@ -144,4 +147,29 @@ def test_without_a_key_a_consistent_rehash_is_not_caught(penguins_artifact, tmp_
     with open(copy / "weights.safetensors", "ab") as f:  # an accident: a byte more
         f.write(b"\0")
     with pytest.raises(KilnError, match="weights.safetensors does not match its hash"):
+        kiln.load(copy)
+
+
+def test_a_graph_swapped_after_the_check_is_not_run(penguins_artifact, tmp_path, monkeypatch):
+    """The model's bytes are read once and checked: a valid graph swapped in between the check of
+    the file list and the load (a race) is refused, not run."""
+    import onnx
+    from onnx import numpy_helper
+
+    import kiln.serving.predictor as predictor_module
+    from kiln.serving.artifact import read_metadata
+
+    copy = copy_of(penguins_artifact, tmp_path)
+    model = onnx.load(str(copy / "model.onnx"))
+    first = model.graph.initializer[0]
+    first.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(first) + 1, first.name))
+    other = model.SerializeToString()
+
+    def check_then_swap(directory, verify=True):
+        meta = read_metadata(directory, verify=verify)
+        (copy / "model.onnx").write_bytes(other)
+        return meta
+
+    monkeypatch.setattr(predictor_module, "read_metadata", check_then_swap)
+    with pytest.raises(KilnError, match="model.onnx does not match its hash"):
         kiln.load(copy)

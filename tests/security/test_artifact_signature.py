@@ -121,7 +121,9 @@ def test_export_with_a_bad_key_writes_nothing(penguins_ckpt, tmp_path, monkeypat
     monkeypatch.setenv("KILN_SIGNING_KEY", "")
     out = tmp_path / "art"
     with pytest.raises(KilnError, match="0 bytes"):
-        kiln.api.run("export", [f"ckpt_path={penguins_ckpt}", f"out={out}", f"paths.root={tmp_path}"])
+        kiln.api.run(
+            "export", [f"ckpt_path={penguins_ckpt}", f"out={out}", f"paths.root={tmp_path}"]
+        )
     assert not out.exists() and not list(tmp_path.glob(".art*"))
 
 

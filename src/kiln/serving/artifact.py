@@ -85,6 +85,17 @@ def read_metadata(directory: str | Path, verify: bool = True) -> dict:
     return meta
 
 
+def model_bytes(d: Path, meta: dict, name: str, verify: bool = True) -> bytes:
+    """A file's bytes, read once and checked against its hash, so that the bytes loaded are the
+    bytes checked (a file swapped after read_metadata is refused, not run)."""
+    data = (d / name).read_bytes()
+    if verify and hashlib.sha256(data).hexdigest() != meta["files"].get(name):
+        raise KilnError(
+            f"Artifact file {d / name} does not match its hash in {METADATA}; it was changed after export, so export it again."
+        )
+    return data
+
+
 def check_files(d: Path, meta: dict) -> None:
     """The file list is complete (the loader's files and every file in the directory) and each
     file matches its sha256."""

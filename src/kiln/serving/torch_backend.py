@@ -6,7 +6,6 @@ Needs kiln's training code (models, preprocessing) importable; the ONNX artifact
 from __future__ import annotations
 
 import importlib
-from pathlib import Path
 
 import numpy as np
 
@@ -58,11 +57,12 @@ def preprocessor(meta: dict, spec):
         ) from None
 
 
-def torch_runner(meta: dict, weights: Path, threads: int):
+def torch_runner(meta: dict, weights: bytes, threads: int):
+    """``weights``: the safetensors file's bytes, as checked against their hash."""
     import torch
     from hydra.utils import instantiate
     from omegaconf import OmegaConf
-    from safetensors.torch import load_file
+    from safetensors.torch import load
 
     from kiln.data.spec import InputSpec
     from kiln.models import build_network
@@ -74,7 +74,7 @@ def torch_runner(meta: dict, weights: Path, threads: int):
     spec = InputSpec.from_dict(meta["spec"])
     network = build_network(instantiate(OmegaConf.create(meta["config"]["model"])), spec)
     module = KilnModule(network=network, spec=spec, preprocessor=preprocessor(meta, spec))
-    module.load_state_dict(load_file(str(weights)), strict=True)
+    module.load_state_dict(load(weights), strict=True)
     pipeline = ExportPipeline(module).eval()
 
     def run(inputs: list[np.ndarray]) -> np.ndarray:
