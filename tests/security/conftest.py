@@ -1,5 +1,6 @@
-"""Fixtures for the trust tests: the serving tests' tiny penguins checkpoint, a format=torch
-artifact of it, and the payload a hostile file would carry."""
+"""Fixtures for the trust tests: the serving tests' tiny penguins checkpoint and artifact
+(exported once), a format=torch artifact of it, the payload a hostile file would carry, and no
+signing key from the caller's environment: each test sets the one it means."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import torch
 
 import kiln.api
 from kiln.serving.artifact import METADATA, content_hash
-from tests.serving.conftest import penguins_ckpt  # noqa: F401  (a session fixture)
+from tests.serving.conftest import penguins_artifact, penguins_ckpt, penguins_rows  # noqa: F401
 
 
 def payload(marker: Path) -> dict:
@@ -52,3 +53,9 @@ def torch_artifact(penguins_ckpt, tmp_path_factory) -> Path:  # noqa: F811
         [f"ckpt_path={penguins_ckpt}", f"out={out}", f"paths.root={out.parent}", "format=torch"],
     )
     return out
+
+
+@pytest.fixture(autouse=True)
+def no_signing_key(monkeypatch):
+    monkeypatch.delenv("KILN_SIGNING_KEY", raising=False)
+    monkeypatch.delenv("KILN_SIGNING_KEY_FILE", raising=False)

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from kiln.errors import KilnError
-from kiln.serving.artifact import ONNX, WEIGHTS, read_metadata
+from kiln.serving.artifact import ONNX, WEIGHTS, model_bytes, read_metadata
 from kiln.serving.schema import InputError, InputSchema  # noqa: F401
 
 
@@ -31,31 +31,33 @@ class Predictor:
         self.labels: list[str] | None = self.meta.get("labels")
         self.input_names: list[str] = self.meta["graph"]["inputs"]
         self.dtypes = [np.dtype(t) for t in self.meta["graph"]["dtypes"]]
-        if (self.directory / ONNX).is_file():
-            self._run = self._onnx_runner(threads)
+        # the format metadata.json names (and its file list checks), not whichever file is there;
+        # the model is read once, and those bytes are the ones checked against their hash
+        fmt = self.meta.get("format")
+        if fmt == "onnx" and (self.directory / ONNX).is_file():
+            self._run = self._onnx_runner(
+                model_bytes(self.directory, self.meta, ONNX, verify), threads
+            )
             self.backend = "onnx"
-        elif (self.directory / WEIGHTS).is_file():
+        elif fmt == "torch" and (self.directory / WEIGHTS).is_file():
             from kiln.serving.torch_backend import torch_runner
 
-            self._run = torch_runner(
-                self.meta, self.directory / WEIGHTS, threads, trust_targets, self.directory
-            )
+            weights = model_bytes(self.directory, self.meta, WEIGHTS, verify)
+            self._run = torch_runner(self.meta, weights, threads, trust_targets, self.directory)
             self.backend = "torch"
         else:
             raise KilnError(
-                f"Artifact {self.directory} has neither {ONNX} nor {WEIGHTS}; export it again."
+                f"Artifact {self.directory} lacks the {ONNX} or {WEIGHTS} its format needs; export it again."
             )
 
-    def _onnx_runner(self, threads: int):
+    def _onnx_runner(self, model: bytes, threads: int):
         import onnxruntime as ort
 
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = max(0, int(threads))
         opts.inter_op_num_threads = 1
         opts.log_severity_level = 3
-        session = ort.InferenceSession(
-            str(self.directory / ONNX), opts, providers=["CPUExecutionProvider"]
-        )
+        session = ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
         names = self.input_names
 
         def run(inputs: list[np.ndarray]) -> np.ndarray:

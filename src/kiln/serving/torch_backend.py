@@ -61,13 +61,14 @@ def preprocessor(meta: dict, spec):
         ) from None
 
 
-def torch_runner(meta: dict, weights: Path, threads: int, trust=None, where: Path | None = None):
-    """The artifact's model as a function of input arrays; its stored config is checked against
-    the allow-list (kiln.trust) before anything is built from it."""
+def torch_runner(meta: dict, weights: bytes, threads: int, trust=None, where: Path | None = None):
+    """The artifact's model as a function of input arrays. ``weights``: the safetensors file's
+    bytes, as checked against their hash; the stored config is checked against the allow-list
+    (kiln.trust) before anything is built from it."""
     import torch
     from hydra.utils import instantiate
     from omegaconf import OmegaConf
-    from safetensors.torch import load_file
+    from safetensors.torch import load
 
     from kiln.trust import Trust, check_stored
 
@@ -87,7 +88,7 @@ def torch_runner(meta: dict, weights: Path, threads: int, trust=None, where: Pat
     spec = InputSpec.from_dict(meta["spec"])
     network = build_network(instantiate(OmegaConf.create(meta["config"]["model"])), spec)
     module = KilnModule(network=network, spec=spec, preprocessor=preprocessor(meta, spec))
-    module.load_state_dict(load_file(str(weights)), strict=True)
+    module.load_state_dict(load(weights), strict=True)
     pipeline = ExportPipeline(module).eval()
 
     def run(inputs: list[np.ndarray]) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""Export a checkpoint to a self-contained artifact: model.onnx, weights.safetensors, metadata.json."""
+"""Export a checkpoint to a self-contained artifact: model.onnx, weights.safetensors, metadata.json
+(and signature.json when KILN_SIGNING_KEY or KILN_SIGNING_KEY_FILE is set)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from kiln.errors import KilnError, why_not_writable
 from kiln.serving import export as ex
 from kiln.serving.artifact import FORMAT_VERSION, ONNX, WEIGHTS, finalize
 from kiln.serving.predictor import Predictor
+from kiln.serving.signing import signing_key
 from kiln.tasks.common import (
     build_checkpoint_datamodule,
     build_module,
@@ -32,6 +34,7 @@ def run(cfg: DictConfig) -> dict:
     it against PyTorch on the test split; a gap above ``tolerance`` fails the export."""
     if cfg.format not in ("onnx", "torch"):
         raise KilnError(f"format={cfg.format!r} is unknown; use format=onnx or format=torch.")
+    signing_key()  # a bad KILN_SIGNING_KEY is refused before any work (finalize signs with it)
     ckpt = load_checkpoint(cfg.ckpt_path, trust_from(cfg))
     out = Path(cfg.out) if cfg.get("out") else Path(cfg.paths.output_dir) / "artifact"
     if out.exists():
