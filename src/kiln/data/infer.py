@@ -13,7 +13,10 @@ _FALSE = {"false", "no", "n", "f"}
 
 
 def _sample(s: pd.Series, bad: np.ndarray) -> str:
-    return repr(s[bad].iloc[0])
+    """Up to three distinct bad values, and how many there are when more than one."""
+    values = s[bad]
+    shown = ", ".join(repr(v) for v in values.drop_duplicates().iloc[:3])
+    return shown if len(values) == 1 else f"{shown} ({len(values)} of {len(s)} values)"
 
 
 def _declare(name: str, fixed: bool, kind: str) -> str:
@@ -66,7 +69,8 @@ def column_type(s: pd.Series, name: str) -> tuple[str | None, str | None]:
     """(type, None) for a usable column, or (None, why it is dropped).
 
     An all-missing column is an error; id-like, constant and free-text columns are dropped
-    with a note; text that is mostly numbers is an error naming a sample value.
+    with a note; text that is mostly numbers is an error naming a sample of the stray text
+    (taken as categories, each number would be its own category).
     """
     present = s.dropna()
     if present.empty:
@@ -94,7 +98,7 @@ def column_type(s: pd.Series, name: str) -> tuple[str | None, str | None]:
     share = numbers.notna().mean()
     if share == 1:
         return "numeric", None
-    if share >= 0.9:
+    if share >= 0.5:
         to_number(s, name, "the table")  # raises with a sample of the stray text
     if text.str.match(r"^\d{4}-\d{1,2}-\d{1,2}").mean() > 0.9:
         return "datetime", None

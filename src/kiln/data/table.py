@@ -16,7 +16,7 @@ from kiln.data.folds import fold_report
 from kiln.data.quality import check_finite
 from kiln.data.schema import Schema
 from kiln.data.spec import InputSpec
-from kiln.data.table_io import read_table
+from kiln.data.table_io import check_separator, read_table
 from kiln.data.table_report import add_report_to_tensorboard, log_report, table_report
 from kiln.data.table_split import split_table, task_and_classes
 from kiln.errors import KilnError
@@ -43,7 +43,7 @@ class TableDataModule(InMemoryDataModule):
                  test_path: str | None = None, columns: dict | None = None, drop: list | None = None,
                  preprocess: dict | None = None, stratify: bool = True, cv_folds: int = 0,
                  cv_fold: int | None = None, schema: dict | None = None, name: str | None = None,
-                 **kwargs) -> None:  # fmt: skip
+                 sep: str | None = None, **kwargs) -> None:  # fmt: skip
         super().__init__(**kwargs)
         if not target or target == "???":
             raise KilnError("data.target is not set; pass data.target=<the column to predict>.")
@@ -59,7 +59,7 @@ class TableDataModule(InMemoryDataModule):
         self.columns, self.drop = dict(columns or {}), list(drop or [])
         self.preprocess = dict(preprocess or {})
         self.stratify, self.cv_folds, self.cv_fold = stratify, int(cv_folds or 0), cv_fold
-        self.schema_dict, self.name = schema, name
+        self.schema_dict, self.name, self.sep = schema, name, sep
         self.schema: Schema | None = None
         self.split_rows: dict[str, np.ndarray] = {}
         self._report: dict = {}
@@ -73,7 +73,8 @@ class TableDataModule(InMemoryDataModule):
                     f"{key}={source} names no registered DataFrame; call kiln.data.table.register_dataframe first."
                 )
             source = FRAMES[source[6:]]
-        df = read_table(source, key)
+        df = read_table(source, key, self.sep)
+        check_separator(df.columns, [self.target], f"{key}={source}", "data.sep")
         if self.target not in df.columns:
             shown = ", ".join(list(df.columns)[:12])
             raise KilnError(

@@ -30,14 +30,21 @@ def _read_array(path: Path) -> np.ndarray:
     return np.asarray(data)
 
 
-def _read_table(path: Path, columns: list[str] | None, dtype=None):
+def _read_table(path: Path, columns: list[str] | None, needed: list[str], sep=None, dtype=None):
+    """(the table, its header); a header split on the wrong delimiter or repeating a name is
+    refused in one sentence (``needed``: the model's columns)."""
     import pandas as pd
+
+    from kiln.data.table_io import check_repeated_names, check_separator, separator
 
     try:
         if path.suffix == ".csv":
-            header = pd.read_csv(path, nrows=0).columns
+            sep = separator(sep, path)
+            header = pd.read_csv(path, nrows=0, sep=sep).columns
+            check_separator(header, needed, f"input {path}", "sep")
+            check_repeated_names(header, path, f"input {path}", sep)
             usecols = [c for c in (columns or header) if c in header]
-            return pd.read_csv(path, usecols=usecols, dtype=dtype), list(header)
+            return pd.read_csv(path, usecols=usecols, dtype=dtype, sep=sep), list(header)
         df = pd.read_parquet(path)
         return df, list(df.columns)
     except (ValueError, OSError, UnicodeDecodeError) as err:
@@ -63,8 +70,11 @@ def _read_folder(p: Path, featurizer, spec: dict) -> np.ndarray:
     return read_image_folder(p, tuple(spec["shape"]), featurizer.pixel_range)
 
 
-def read_inputs(path: str, featurizer, spec: dict, schema: dict | None = None) -> list[np.ndarray]:
-    """The model inputs in ``path``, checked against what the model was trained on."""
+def read_inputs(
+    path: str, featurizer, spec: dict, schema: dict | None = None, sep: str | None = None
+) -> list[np.ndarray]:
+    """The model inputs in ``path``, checked against what the model was trained on;
+    ``sep``: the delimiter of a CSV (default ,)."""
     if not path:
         raise KilnError(
             "input is not set; pass input=new.csv (or .parquet, .npy, .npz, a folder of images)."
@@ -101,7 +111,7 @@ def read_inputs(path: str, featurizer, spec: dict, schema: dict | None = None) -
         )
     elif featurizer.kind == "tabular":
         names = featurizer.numeric
-        df, header = _read_table(p, names, dtype=np.float32)
+        df, header = _read_table(p, names, names, sep, dtype=np.float32)
         missing = [n for n in names if n not in header]
         if missing:
             shown = ", ".join(missing[:5]) + (
@@ -114,8 +124,8 @@ def read_inputs(path: str, featurizer, spec: dict, schema: dict | None = None) -
     else:
         from kiln.data.schema import Schema
 
-        df, _ = _read_table(p, None)
         sch = Schema.from_dict(schema)
+        df, _ = _read_table(p, None, [c.name for c in sch.columns], sep)
         sch.validate(df, where=f"input {path}")
         inputs = [np.asarray(a) for a in sch.encode(df)]
     if len(inputs[0]) == 0:

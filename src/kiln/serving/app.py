@@ -23,7 +23,7 @@ from kiln.serving.guard import Guard
 from kiln.serving.predictor import Predictor
 from kiln.serving.request_body import http_error, read_records
 from kiln.serving.schema import InputError
-from kiln.serving.settings import ServeSettings
+from kiln.serving.settings import Lifecycle, ServeSettings
 from kiln.serving.telemetry import Telemetry
 
 
@@ -38,7 +38,8 @@ def create_app(predictor: Predictor, settings: ServeSettings | None = None) -> F
                         telemetry.registry, settings.drift_window, settings.drift_every,
                         settings.drift_min_rows, settings.drift_thresholds)  # fmt: skip
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kiln-model")
-    state = {"ready": False, "batcher": None}
+    state = {"batcher": None}
+    life = Lifecycle()  # ready, and requests in flight (kiln.serving.drain reads both)
 
     def run_model(inputs):
         return predictor.run(inputs)
@@ -54,9 +55,9 @@ def create_app(predictor: Predictor, settings: ServeSettings | None = None) -> F
                 telemetry.observe_batch,
             )
             state["batcher"].start()
-        state["ready"] = True
+        life.ready = True
         yield
-        state["ready"] = False
+        life.ready = False
         if state["batcher"] is not None:
             await state["batcher"].stop()
         executor.shutdown(wait=True)
@@ -70,6 +71,7 @@ def create_app(predictor: Predictor, settings: ServeSettings | None = None) -> F
     )
     app.state.telemetry = telemetry
     app.state.drift = drift
+    app.state.lifecycle = life
 
     @app.get("/health")
     async def health() -> dict:
@@ -78,8 +80,9 @@ def create_app(predictor: Predictor, settings: ServeSettings | None = None) -> F
 
     @app.get("/ready")
     async def ready() -> JSONResponse:
-        """The model is loaded and the server takes requests."""
-        return JSONResponse({"ready": state["ready"]}, status_code=200 if state["ready"] else 503)
+        """The model is loaded and the server takes requests (503 from SIGTERM on, while the
+        requests in flight are finished)."""
+        return JSONResponse({"ready": life.ready}, status_code=200 if life.ready else 503)
 
     meta_public = {
         k: predictor.meta.get(k)
@@ -132,7 +135,9 @@ def create_app(predictor: Predictor, settings: ServeSettings | None = None) -> F
     )
     async def predict(request: Request) -> Response:
         """One record (a JSON object) or a list of records -> predictions (with probabilities)."""
-        records, single = await read_records(request, settings.max_body_bytes, settings.max_rows)
+        records, single = await read_records(
+            request, settings.max_body_bytes, settings.max_rows, settings.body_timeout_s
+        )
         try:
             inputs, missing, unknown = predictor.encode(records)
         except InputError as err:
@@ -148,5 +153,5 @@ def create_app(predictor: Predictor, settings: ServeSettings | None = None) -> F
         body = answers[0] if single else {"predictions": answers}
         return Response(json.dumps(body), media_type="application/json")
 
-    app.add_middleware(Guard, settings=settings, telemetry=telemetry)
+    app.add_middleware(Guard, settings=settings, telemetry=telemetry, lifecycle=life)
     return app

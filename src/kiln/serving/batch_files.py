@@ -15,6 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from kiln.data.table_io import check_repeated_names, separator
 from kiln.errors import KilnError, not_a_file, why_not_writable
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
@@ -27,12 +28,17 @@ def file_format(path: Path, what: str) -> str:
     return fmt
 
 
-def read_chunks(path: Path, rows: int) -> Iterator[pd.DataFrame]:
+def read_chunks(path: Path, rows: int, sep: str | None = None) -> Iterator[pd.DataFrame]:
+    """Chunks of ``rows`` rows; ``sep``: the delimiter of a CSV (default ,; tab: ``tab``).
+    A repeated column name is refused rather than renamed by pandas (x, x.1)."""
     if not path.is_file():
         raise KilnError(f"input={path} {not_a_file(path)}; pass the path of a CSV or Parquet file.")
     try:
         if file_format(path, "input") == "csv":
-            yield from pd.read_csv(path, chunksize=rows)
+            for i, chunk in enumerate(pd.read_csv(path, chunksize=rows, sep=separator(sep, path))):
+                if i == 0:
+                    check_repeated_names(chunk.columns, path, f"input={path}", separator(sep, path))
+                yield chunk
         else:
             for batch in pq.ParquetFile(path).iter_batches(batch_size=rows):
                 yield batch.to_pandas()

@@ -1,5 +1,6 @@
 """What every request passes before a route sees it: the API key, the declared body size, and
-the request count and latency in the server's telemetry.
+the request count and latency in the server's telemetry (and the count in flight, which a
+shutdown waits for).
 
 ASGI middleware around the whole app, so a refused request is counted and timed like any
 other; the open paths (/health, /ready, /docs) need no key.
@@ -12,7 +13,7 @@ import time
 
 from fastapi.responses import JSONResponse
 
-from kiln.serving.settings import ServeSettings
+from kiln.serving.settings import Lifecycle, ServeSettings
 from kiln.serving.telemetry import Telemetry
 
 OPEN_PATHS = {"/health", "/ready", "/docs", "/openapi.json", "/docs/oauth2-redirect"}
@@ -22,8 +23,10 @@ KNOWN_PATHS = {"/predict", "/metadata", "/metrics", "/drift"} | OPEN_PATHS
 class Guard:
     """ASGI middleware: API key, body size by Content-Length, request count and latency."""
 
-    def __init__(self, app, settings: ServeSettings, telemetry: Telemetry) -> None:
-        self.app, self.settings, self.telemetry = app, settings, telemetry
+    def __init__(
+        self, app, settings: ServeSettings, telemetry: Telemetry, lifecycle: Lifecycle
+    ) -> None:
+        self.app, self.settings, self.telemetry, self.life = app, settings, telemetry, lifecycle
         self.header = settings.api_key_header.lower().encode()
         self.key = settings.api_key.encode() if settings.api_key else None
 
@@ -33,6 +36,8 @@ class Guard:
         started = time.perf_counter()
         path = scope["path"] if scope["path"] in KNOWN_PATHS else "other"
         status = [500]
+        counted = scope["path"] not in OPEN_PATHS
+        self.life.in_flight += counted
 
         async def send_status(message) -> None:
             if message["type"] == "http.response.start":
@@ -46,6 +51,7 @@ class Guard:
             else:
                 await self.app(scope, receive, send_status)
         finally:
+            self.life.in_flight -= counted
             self.telemetry.requests.labels(path, str(status[0])).inc()
             self.telemetry.latency.labels(path).observe(time.perf_counter() - started)
 

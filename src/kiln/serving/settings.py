@@ -1,6 +1,7 @@
-"""The server's settings in one typed object, built by ``kiln serve`` from config (kiln.tasks.serve).
+"""The server's settings in one typed object, built by ``kiln serve`` from config (kiln.tasks.serve),
+and its lifecycle (ready or draining, requests in flight).
 
-A module of its own because both the app and its guard middleware read it.
+A module of its own because the app, its guard middleware and the draining server read them.
 """
 
 from __future__ import annotations
@@ -21,3 +22,13 @@ class ServeSettings:
     drift_every: int = 100  # new rows between two drift computations
     drift_min_rows: int = 100  # rows the window needs before drift is computed
     drift_thresholds: dict | None = None  # kiln.monitoring.detect.DEFAULTS keys
+    body_timeout_s: float = 10.0  # a body whose next bytes take longer gets 408
+
+
+@dataclass
+class Lifecycle:
+    """``ready``: the server takes new work (/ready says 200); False before startup and from
+    SIGTERM on, while ``in_flight`` requests (all but the open paths) are still answered."""
+
+    ready: bool = False
+    in_flight: int = 0

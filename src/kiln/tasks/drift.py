@@ -110,7 +110,7 @@ def run(cfg: DictConfig) -> dict:
         )
     profile, spec, schema, predict = load_reference(cfg)
     featurizer = Featurizer.from_dict(profile["featurizer"])
-    inputs = read_inputs(cfg.get("input"), featurizer, spec, schema)
+    inputs = read_inputs(cfg.get("input"), featurizer, spec, schema, cfg.get("sep"))
     num, cat = featurizer(inputs)
     predictions = None
     if predict is not None:

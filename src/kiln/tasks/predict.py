@@ -7,6 +7,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
+from kiln.data.table_io import check_separator
 from kiln.errors import KilnError
 from kiln.serving.batch_files import ChunkWriter, read_chunks
 from kiln.serving.predictor import Predictor
@@ -25,7 +26,10 @@ def run(cfg: DictConfig) -> dict:
     predictor = Predictor(cfg.artifact, threads=int(cfg.threads), trust_targets=trust_from(cfg))
     writer = ChunkWriter(dst, overwrite=bool(cfg.overwrite))
     try:
-        for chunk in read_chunks(src, int(cfg.chunk_rows)):
+        for i, chunk in enumerate(read_chunks(src, int(cfg.chunk_rows), cfg.get("sep"))):
+            if i == 0:
+                needed = predictor.schema.frame_columns()
+                check_separator(chunk.columns, needed, f"input={src}", "sep")
             taken = [c for c in predictor.output_columns if c in chunk.columns]
             if taken:
                 raise KilnError(

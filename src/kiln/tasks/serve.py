@@ -26,6 +26,8 @@ def settings_from(cfg: DictConfig) -> ServeSettings:
         raise KilnError("batching.max_batch_size must be >= 1 and batching.max_wait_ms >= 0.")
     key = cfg.get("api_key")
     d = cfg.get("drift") or {}
+    if float(cfg.get("body_timeout_s", 10)) <= 0 or float(cfg.get("keep_alive_s", 5)) <= 0:
+        raise KilnError("body_timeout_s and keep_alive_s must be positive (seconds).")
     if int(d.get("window", 1000)) < 0 or int(d.get("every", 100)) < 1:
         raise KilnError("drift.window must be >= 0 (0: off) and drift.every >= 1.")
     thresholds = d.get("thresholds")
@@ -41,6 +43,7 @@ def settings_from(cfg: DictConfig) -> ServeSettings:
         drift_every=int(d.get("every", 100)),
         drift_min_rows=int(d.get("min_rows", 100)),
         drift_thresholds=OmegaConf.to_container(thresholds) if thresholds else None,
+        body_timeout_s=float(cfg.get("body_timeout_s", 10)),
     )
 
 
@@ -48,6 +51,8 @@ def run(cfg: DictConfig) -> None:
     """Load the artifact, then serve until SIGINT/SIGTERM (requests in flight are finished)."""
     import uvicorn
     from uvicorn.config import LOG_LEVELS
+
+    from kiln.serving.drain import DrainingServer
 
     if str(cfg.log_level) not in LOG_LEVELS:
         raise KilnError(
@@ -69,10 +74,12 @@ def run(cfg: DictConfig) -> None:
         log_level=str(cfg.log_level),
         access_log=bool(cfg.access_log),
         timeout_graceful_shutdown=int(cfg.graceful_timeout_s),
+        timeout_keep_alive=float(cfg.get("keep_alive_s", 5)),
         lifespan="on",
     )
     with sock:
-        uvicorn.Server(config).run(sockets=[sock])
+        server = DrainingServer(config, app.state.lifecycle, float(cfg.graceful_timeout_s))
+        server.run(sockets=[sock])
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
