@@ -7,12 +7,14 @@ import time
 from pathlib import Path
 
 import lightning as L
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 
-from kiln import distributed
+from kiln import atomic_files, distributed
 from kiln.config import flatten, print_config, to_plain
-from kiln.errors import KilnError
+from kiln.errors import Interrupted, KilnError
 from kiln.metrics import check_monitor, to_python
+from kiln.resume_hint import resume_command
 from kiln.tasks.common import (
     build_datamodule,
     build_module,
@@ -49,7 +51,8 @@ def run(cfg: DictConfig) -> dict[str, float]:
     if rank_zero and cfg.get("print_config", True):
         print_config(cfg)
     if rank_zero:
-        OmegaConf.save(cfg, output_dir / "config.yaml", resolve=True)
+        text = OmegaConf.to_yaml(cfg, resolve=True).encode()
+        atomic_files.write_bytes(output_dir / "config.yaml", text)
     L.seed_everything(int(cfg.seed), workers=True, verbose=False)
 
     dm = build_datamodule(cfg.data)
@@ -85,7 +88,10 @@ def run(cfg: DictConfig) -> dict[str, float]:
         distributed.prepare_relaunch(str(cfg.get("task_name", "train")))
 
     started = time.perf_counter()
-    trainer.fit(module, datamodule=dm, ckpt_path=resume_from, weights_only=True)
+    try:
+        trainer.fit(module, datamodule=dm, ckpt_path=resume_from, weights_only=True)
+    except SIGTERMException:  # a SystemExit of code None: exit 0, which a scheduler reads as done
+        raise stopped_by_sigterm(output_dir / "checkpoints" / "last.ckpt") from None
     fit_seconds = time.perf_counter() - started
     if trainer.interrupted:
         raise KilnError(
@@ -130,3 +136,13 @@ def run(cfg: DictConfig) -> dict[str, float]:
     if trainer.world_size > 1:
         distributed.release(started_children=starts_ranks)
     return summary
+
+
+def stopped_by_sigterm(last: Path) -> Interrupted:
+    """Exit 143 with the resume command; last.ckpt holds the last whole epoch (a mid-epoch
+    checkpoint would not resume bit-identically), written whole by kiln.checkpoint_io."""
+    if not last.is_file():
+        return Interrupted(
+            "interrupted by SIGTERM before the first epoch ended; nothing to resume, run kiln train again."
+        )
+    return Interrupted(f"interrupted by SIGTERM; resume with: {resume_command(last)}")

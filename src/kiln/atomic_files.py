@@ -1,0 +1,161 @@
+"""Every file kiln keeps goes to a temporary name beside it, is fsynced, then renamed into place.
+
+A kill or a full disk mid-write leaves the previous version, never a truncated file; the
+temporary name lies in the destination folder, so the rename never crosses a filesystem (where
+a "move" is truncate-then-copy). Temporary names carry the writer's pid, so the next run can
+tell a dead run's leftover (removed) from a live run's file (left alone).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import secrets
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from kiln.errors import KilnError
+
+PARTIAL = ".partial-"
+REASONS = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is used up",
+    errno.EFBIG: "the file is larger than this process may write (a file-size limit)",
+    errno.EIO: "the disk reported an I/O error",
+}
+
+
+def partial_name(path: Path) -> Path:
+    """``.<name>.partial-<pid>-<random>`` beside ``path``."""
+    return path.with_name(f".{path.name}{PARTIAL}{os.getpid()}-{secrets.token_hex(4)}")
+
+
+def write_failed(err: OSError, path: Path, existed: bool, fix: str) -> KilnError:
+    """One sentence for a write the disk refused: which file, why, what was kept, the fix."""
+    reason = REASONS.get(err.errno, err.strerror or type(err).__name__)
+    kept = "its previous version is kept" if existed else "no partial file was left"
+    return KilnError(
+        f"{path} could not be written ({reason}: {err.strerror}); {kept}, so free space "
+        f"on {path.parent} and {fix}."
+    )
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (a crash after it keeps the new name)."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def commit(tmp: Path, path: Path, exclusive: bool = False) -> None:
+    """Rename a fully written ``tmp`` (file or folder) to ``path``; ``exclusive`` refuses to
+    replace an existing file (a hard link fails if one appeared meanwhile)."""
+    if tmp.is_dir():
+        for f in (p for p in tmp.rglob("*") if p.is_file()):
+            with open(f, "rb") as fh:
+                os.fsync(fh.fileno())
+        fsync_dir(tmp)
+        os.rename(tmp, path)  # fails when path exists (a non-empty folder or a file)
+    elif exclusive:
+        os.link(tmp, path)
+        tmp.unlink()
+    else:
+        os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+@contextlib.contextmanager
+def replacing(
+    path: str | Path, fix: str = "run the command again", exclusive: bool = False, mode="wb"
+) -> Iterator:
+    """``with replacing(path) as f: f.write(...)``: the file appears whole at ``path`` or not
+    at all; a full disk is a KilnError naming the file and ``fix``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    existed = path.exists()
+    tmp = partial_name(path)
+    try:
+        with open(tmp, mode.replace("w", "x")) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        commit(tmp, path, exclusive)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        if err.errno in REASONS:
+            raise write_failed(err, path, existed, fix) from None
+        raise
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_bytes(path: str | Path, data, **kw) -> None:
+    with replacing(path, **kw) as f:
+        f.write(data)
+
+
+def write_json(path: str | Path, payload, exclusive: bool = True, **kw) -> None:
+    """JSON (sorted, indented); by default never over a file that exists."""
+    text = json.dumps(payload, indent=2, sort_keys=True, default=kw.pop("default", None)) + "\n"
+    write_bytes(path, text.encode(), exclusive=exclusive, **kw)
+
+
+def write_with(path: str | Path, writer: Callable[[Path], None], **kw) -> None:
+    """For a library that writes a file by name (``writer(tmp_path)``): same guarantees."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    existed, tmp = path.exists(), partial_name(path)
+    try:
+        writer(tmp)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        commit(tmp, path, kw.get("exclusive", False))
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        if err.errno in REASONS:
+            raise write_failed(err, path, existed, kw.get("fix", "run the command again")) from None
+        raise
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def clean_partials(folder: str | Path) -> list[str]:
+    """Remove the ``*.partial-<pid>-*`` files and folders a dead run left in ``folder``; name
+    the ones of unknown origin. Returns one line per leftover, for the command's output."""
+    folder = Path(folder)
+    lines = []
+    if not folder.is_dir():
+        return lines
+    for p in sorted(folder.glob(f".*{PARTIAL}*")):
+        pid = p.name.rsplit(PARTIAL, 1)[1].split("-", 1)[0]
+        if pid.isdigit() and int(pid) == os.getpid():
+            continue
+        if pid.isdigit() and _alive(int(pid)):
+            lines.append(f"left {p}: process {pid} that writes it is still running")
+            continue
+        if not pid.isdigit():
+            lines.append(f"found {p}, the leftover of an interrupted run; delete it")
+            continue
+        if p.is_dir():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
+        lines.append(f"removed {p}, the leftover of an interrupted run (process {pid})")
+    return lines
