@@ -70,6 +70,18 @@ def commit(tmp: Path, path: Path, exclusive: bool = False) -> None:
 
 
 @contextlib.contextmanager
+def disk_errors(path: Path, fix: str = "run the command again") -> Iterator[None]:
+    """A full disk (or quota, file-size limit, I/O error) while writing ``path``: a KilnError."""
+    existed = Path(path).exists()
+    try:
+        yield
+    except OSError as err:
+        if err.errno in REASONS:
+            raise write_failed(err, Path(path), existed, fix) from None
+        raise
+
+
+@contextlib.contextmanager
 def replacing(
     path: str | Path, fix: str = "run the command again", exclusive: bool = False, mode="wb"
 ) -> Iterator:
@@ -77,22 +89,16 @@ def replacing(
     at all; a full disk is a KilnError naming the file and ``fix``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    existed = path.exists()
     tmp = partial_name(path)
     try:
-        with open(tmp, mode.replace("w", "x")) as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        commit(tmp, path, exclusive)
-    except OSError as err:
+        with disk_errors(path, fix):
+            with open(tmp, mode.replace("w", "x")) as f:
+                yield f
+                f.flush()
+                os.fsync(f.fileno())
+            commit(tmp, path, exclusive)
+    finally:
         tmp.unlink(missing_ok=True)
-        if err.errno in REASONS:
-            raise write_failed(err, path, existed, fix) from None
-        raise
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def write_bytes(path: str | Path, data, **kw) -> None:
@@ -110,20 +116,15 @@ def write_with(path: str | Path, writer: Callable[[Path], None], **kw) -> None:
     """For a library that writes a file by name (``writer(tmp_path)``): same guarantees."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    existed, tmp = path.exists(), partial_name(path)
+    tmp = partial_name(path)
     try:
-        writer(tmp)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        commit(tmp, path, kw.get("exclusive", False))
-    except OSError as err:
+        with disk_errors(path, kw.get("fix", "run the command again")):
+            writer(tmp)
+            with open(tmp, "rb") as f:
+                os.fsync(f.fileno())
+            commit(tmp, path, kw.get("exclusive", False))
+    finally:
         tmp.unlink(missing_ok=True)
-        if err.errno in REASONS:
-            raise write_failed(err, path, existed, kw.get("fix", "run the command again")) from None
-        raise
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def _alive(pid: int) -> bool:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 
 from omegaconf import DictConfig
 
+from kiln.atomic_files import clean_partials
 from kiln.errors import KilnError
 from kiln.serving.batch_files import ChunkWriter, read_chunks
 from kiln.serving.predictor import Predictor
@@ -21,6 +23,8 @@ def run(cfg: DictConfig) -> dict:
     src, dst = Path(cfg.input), Path(cfg.output)
     if src.resolve() == dst.resolve():
         raise KilnError(f"output={dst} is the input file; write the predictions to a new path.")
+    for line in clean_partials(dst.parent):  # what a killed kiln predict left beside its output
+        print(f"kiln predict: {line}", file=sys.stderr)
     predictor = Predictor(cfg.artifact, threads=int(cfg.threads))
     writer = ChunkWriter(dst, overwrite=bool(cfg.overwrite))
     try:

@@ -11,6 +11,7 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 
 from kiln import atomic_files, distributed
+from kiln.atomic_files import clean_partials
 from kiln.config import flatten, print_config, to_plain
 from kiln.errors import Interrupted, KilnError
 from kiln.metrics import check_monitor, to_python
@@ -61,6 +62,8 @@ def run(cfg: DictConfig) -> dict[str, float]:
     check_monitor(cfg.monitor, dm.spec.task)
     resume_from = None
     if cfg.get("ckpt_path"):
+        for line in clean_partials(Path(cfg.ckpt_path).parent):  # a killed run's temp files
+            log.warning(line)
         ckpt = load_checkpoint(cfg.ckpt_path)
         check_compatible(ckpt, cfg.ckpt_path, plain["model"], dm.spec)
         check_weights_fit(ckpt, cfg.ckpt_path, plain["model"], module)
