@@ -20,11 +20,11 @@ from pathlib import Path
 from kiln.errors import KilnError
 
 PARTIAL = ".partial-"
-REASONS = {
-    errno.ENOSPC: "the disk is full",
-    errno.EDQUOT: "the disk quota is used up",
-    errno.EFBIG: "the file is larger than this process may write (a file-size limit)",
-    errno.EIO: "the disk reported an I/O error",
+REASONS = {  # errno: (what happened, what frees the way)
+    errno.ENOSPC: ("the disk is full", "free space on {folder}"),
+    errno.EDQUOT: ("the disk quota is used up", "free space within your quota on {folder}"),
+    errno.EFBIG: ("the file would pass this process's file-size limit", "raise it (ulimit -f)"),
+    errno.EIO: ("the disk reported an I/O error", "check the disk under {folder}"),
 }
 
 
@@ -35,11 +35,11 @@ def partial_name(path: Path) -> Path:
 
 def write_failed(err: OSError, path: Path, existed: bool, fix: str) -> KilnError:
     """One sentence for a write the disk refused: which file, why, what was kept, the fix."""
-    reason = REASONS.get(err.errno, err.strerror or type(err).__name__)
+    reason, remedy = REASONS.get(err.errno, (err.strerror, "check {folder}"))
     kept = "its previous version is kept" if existed else "no partial file was left"
     return KilnError(
-        f"{path} could not be written ({reason}: {err.strerror}); {kept}, so free space "
-        f"on {path.parent} and {fix}."
+        f"{path} could not be written: {reason} ({err.strerror}); {kept}, so "
+        f"{remedy.format(folder=path.parent)} and {fix}."
     )
 
 

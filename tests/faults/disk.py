@@ -26,16 +26,16 @@ class FileSizeLimit(L.Callback):
 
 
 class FillDisk(L.Callback):
-    """At the start of epoch ``epoch``, fill the filesystem of the run directory (a small
-    tmpfs in the test) with one file of zeros until the kernel answers ENOSPC."""
+    """At the start of epoch ``epoch``, fill the filesystem that holds ``path`` (a small tmpfs
+    in the test) with one file of zeros there until the kernel answers ENOSPC."""
 
-    def __init__(self, epoch: int) -> None:
-        self.epoch = int(epoch)
+    def __init__(self, epoch: int, path: str) -> None:
+        self.epoch, self.path = int(epoch), Path(path)
 
     def on_train_epoch_start(self, trainer, pl_module) -> None:
         if trainer.current_epoch != self.epoch:
             return
-        path = Path(trainer.default_root_dir).parent / "filler"
+        path = self.path
         block = b"\0" * 65536
         with open(path, "wb", buffering=0) as f:
             try:
