@@ -57,3 +57,20 @@ def small_tmpfs(tmp_path: Path):
         yield mnt
     finally:
         subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+@pytest.fixture(scope="session")
+def penguins_artifact(tmp_path_factory) -> Path:
+    """A tiny penguins model, exported (in-process, as tests/serving does)."""
+    import kiln.api
+
+    runs = tmp_path_factory.mktemp("runs")
+    result = kiln.api.run(
+        "train",
+        [f"paths.root={runs}", "print_config=false", "experiment=penguins_species",
+         "trainer.max_epochs=1", "logger=none", "~callbacks.confusion_matrix"],
+    )  # fmt: skip
+    out = tmp_path_factory.mktemp("artifacts") / "penguins"
+    kiln.api.run("export", [f"ckpt_path={result['best_checkpoint']}", f"out={out}",
+                            f"paths.root={out.parent}"])  # fmt: skip
+    return out
