@@ -83,7 +83,11 @@ def disk_errors(path: Path, fix: str = "run the command again") -> Iterator[None
 
 @contextlib.contextmanager
 def replacing(
-    path: str | Path, fix: str = "run the command again", exclusive: bool = False, mode="wb"
+    path: str | Path,
+    fix: str = "run the command again",
+    exclusive: bool = False,
+    mode: str = "wb",
+    **open_kw,
 ) -> Iterator:
     """``with replacing(path) as f: f.write(...)``: the file appears whole at ``path`` or not
     at all; a full disk is a KilnError naming the file and ``fix``."""
@@ -92,7 +96,7 @@ def replacing(
     tmp = partial_name(path)
     try:
         with disk_errors(path, fix):
-            with open(tmp, mode.replace("w", "x")) as f:
+            with open(tmp, mode.replace("w", "x"), **open_kw) as f:
                 yield f
                 f.flush()
                 os.fsync(f.fileno())
@@ -104,6 +108,16 @@ def replacing(
 def write_bytes(path: str | Path, data, **kw) -> None:
     with replacing(path, **kw) as f:
         f.write(data)
+
+
+def write_text(path: str | Path, text: str, **kw) -> None:
+    write_bytes(path, text.encode(), **kw)
+
+
+def save_figure(fig, path: str | Path, **kw) -> None:
+    """A matplotlib figure, in the format its file name says (``.png``)."""
+    with replacing(path) as f:
+        fig.savefig(f, format=Path(path).suffix.lstrip("."), **kw)
 
 
 def write_json(path: str | Path, payload, exclusive: bool = True, **kw) -> None:

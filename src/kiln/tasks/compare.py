@@ -13,7 +13,7 @@ import lightning as L
 import torch
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from kiln import baselines
+from kiln import atomic_files, baselines
 from kiln.config import to_plain
 from kiln.errors import KilnError
 from kiln.leaderboard import summarise, write_leaderboard
@@ -77,7 +77,7 @@ def run(cfg: DictConfig) -> dict:
     neural model on its batches, then rank all by ``metric`` on the test split."""
     out = Path(cfg.paths.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    OmegaConf.save(cfg, out / "config.yaml", resolve=True)
+    atomic_files.write_text(out / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
     folds = int(cfg.cv.folds)
     if folds < 1:
         raise KilnError(f"cv.folds={folds} must be at least 1.")
@@ -182,7 +182,7 @@ def keep_best_checkpoint(results, best_row, metric, mode, out: Path, keep: str) 
     runs = [r for r in results if r["model"] == best_row["model"] and r.get("checkpoint")]
     pick = (max if mode == "max" else min)(runs, key=lambda r: r[metric])
     target = out / f"best_{best_row['model']}.ckpt"
-    shutil.copy2(pick["checkpoint"], target)
+    atomic_files.write_with(target, lambda tmp: shutil.copy2(pick["checkpoint"], tmp))
     if keep == "best":
         for r in results:
             if r.get("checkpoint"):
