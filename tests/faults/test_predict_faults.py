@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from tests.conftest import REPO, cli
 
@@ -79,6 +80,7 @@ def test_a_killed_predict_leaves_a_partial_the_next_run_removes(penguins_artifac
     assert len(pd.read_csv(out / "b.csv")) == len(pd.read_csv(PENGUINS))
 
 
+@pytest.mark.slow  # two ONNX exports; the predict case above runs the same cleaning
 def test_a_killed_export_leaves_a_partial_folder_the_next_run_removes(penguins_artifact, tmp_path):
     ckpt = json.loads((penguins_artifact / "metadata.json").read_text())["source_checkpoint"]
     out = tmp_path / "artifacts"
