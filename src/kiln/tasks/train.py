@@ -114,9 +114,12 @@ def run(cfg: DictConfig) -> dict[str, float]:
     )
     if cfg.get("test", True):
         ckpt = best_path or None
-        results = trainer.test(
-            module, datamodule=dm, ckpt_path=ckpt, weights_only=True, verbose=False
-        )
+        try:
+            results = trainer.test(
+                module, datamodule=dm, ckpt_path=ckpt, weights_only=True, verbose=False
+            )
+        except SIGTERMException:  # trained; the resume only tests (and writes metrics.json)
+            raise stopped_by_sigterm(output_dir / "checkpoints" / "last.ckpt") from None
         metrics.update(to_python(results[0]))
     summary = {
         **metrics,
