@@ -3,7 +3,7 @@
 A kill or a full disk mid-write leaves the previous version, never a truncated file; the
 temporary name lies in the destination folder, so the rename never crosses a filesystem (where
 a "move" is truncate-then-copy). Temporary names carry the writer's pid, so the next run can
-tell a dead run's leftover (removed) from a live run's file (left alone).
+tell a dead run's leftover (removed by kiln.leftovers) from a live run's file (left alone).
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ import contextlib
 import errno
 import json
 import os
+import re
 import secrets
-import shutil
+import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -28,9 +29,12 @@ REASONS = {  # errno: (what happened, what frees the way)
 }
 
 
+HOST = re.sub(r"[^A-Za-z0-9_.]", "_", socket.gethostname())[:40] or "host"
+
+
 def partial_name(path: Path) -> Path:
-    """``.<name>.partial-<pid>-<random>`` beside ``path``."""
-    return path.with_name(f".{path.name}{PARTIAL}{os.getpid()}-{secrets.token_hex(4)}")
+    """``.<name>.partial-<pid>-<random>-<host>`` beside ``path`` (kiln.leftovers reads it)."""
+    return path.with_name(f".{path.name}{PARTIAL}{os.getpid()}-{secrets.token_hex(4)}-{HOST}")
 
 
 def write_failed(err: OSError, path: Path, existed: bool, fix: str) -> KilnError:
@@ -139,38 +143,3 @@ def write_with(path: str | Path, writer: Callable[[Path], None], **kw) -> None:
             commit(tmp, path, kw.get("exclusive", False))
     finally:
         tmp.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's live process
-        return True
-    return True
-
-
-def clean_partials(folder: str | Path) -> list[str]:
-    """Remove the ``*.partial-<pid>-*`` files and folders a dead run left in ``folder``; name
-    the ones of unknown origin. Returns one line per leftover, for the command's output."""
-    folder = Path(folder)
-    lines = []
-    if not folder.is_dir():
-        return lines
-    for p in sorted(folder.glob(f".*{PARTIAL}*")):
-        pid = p.name.rsplit(PARTIAL, 1)[1].split("-", 1)[0]
-        if pid.isdigit() and int(pid) == os.getpid():
-            continue
-        if pid.isdigit() and _alive(int(pid)):
-            lines.append(f"left {p}: process {pid} that writes it is still running")
-            continue
-        if not pid.isdigit():
-            lines.append(f"found {p}, the leftover of an interrupted run; delete it")
-            continue
-        if p.is_dir():
-            shutil.rmtree(p, ignore_errors=True)
-        else:
-            p.unlink(missing_ok=True)
-        lines.append(f"removed {p}, the leftover of an interrupted run (process {pid})")
-    return lines

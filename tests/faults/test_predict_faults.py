@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from kiln.atomic_files import HOST
 from tests.conftest import REPO, cli
 
 PENGUINS = REPO / "data" / "penguins.csv"
@@ -67,16 +68,19 @@ def test_a_killed_predict_leaves_a_partial_the_next_run_removes(penguins_artifac
     assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
     (leftover,) = out.glob(".a.csv.partial-*")
     assert leftover.stat().st_size > 0 and not (out / "a.csv").exists()
-    # a live process's partial (this test's pid) is named and left alone
-    live = out / f".c.csv.partial-{os.getpid()}-0000abcd"
+    # a live process's partial (this test's pid), or another host's, is named and left alone
+    live = out / f".c.csv.partial-{os.getpid()}-0000abcd-{HOST}"
     live.write_text("being written\n")
+    remote = out / ".d.csv.partial-1-0000abcd-another_host"
+    remote.write_text("being written elsewhere\n")
     again = cli("predict", *common, f"output={out}/b.csv")
     assert again.returncode == 0, again.stderr[-2000:]
     assert f"kiln predict: removed {leftover}, the leftover of an interrupted run" in again.stderr
     assert f"kiln predict: left {live}: process {os.getpid()} that writes it is still running" in (
         again.stderr
     )
-    assert not leftover.exists() and live.exists()
+    assert f"left {remote}: written on another_host" in again.stderr
+    assert not leftover.exists() and live.exists() and remote.exists()
     assert len(pd.read_csv(out / "b.csv")) == len(pd.read_csv(PENGUINS))
 
 

@@ -12,8 +12,9 @@ import numpy as np
 import torch
 from omegaconf import DictConfig
 
-from kiln.atomic_files import REASONS, clean_partials, commit, partial_name, write_failed
+from kiln.atomic_files import REASONS, commit, partial_name, write_failed
 from kiln.errors import KilnError, why_not_writable
+from kiln.leftovers import clean_partials
 from kiln.serving import export as ex
 from kiln.serving.artifact import FORMAT_VERSION, ONNX, WEIGHTS, finalize
 from kiln.serving.predictor import Predictor

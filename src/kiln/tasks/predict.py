@@ -8,8 +8,8 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from kiln.atomic_files import clean_partials
 from kiln.errors import KilnError
+from kiln.leftovers import clean_partials
 from kiln.serving.batch_files import ChunkWriter, read_chunks
 from kiln.serving.predictor import Predictor
 

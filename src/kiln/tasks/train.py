@@ -11,9 +11,9 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 
 from kiln import atomic_files, distributed
-from kiln.atomic_files import clean_partials
 from kiln.config import flatten, print_config, to_plain
 from kiln.errors import Interrupted, KilnError
+from kiln.leftovers import clean_partials
 from kiln.metrics import check_monitor, to_python
 from kiln.resume_hint import resume_command
 from kiln.tasks.common import (
