@@ -38,11 +38,11 @@ def partial_name(path: Path) -> Path:
 
 
 def write_failed(err: OSError, path: Path, existed: bool, fix: str) -> KilnError:
-    """One sentence for a write the disk refused: which file, why, what was kept, the fix."""
-    reason, remedy = REASONS.get(err.errno, (err.strerror, "check {folder}"))
+    """(``err.errno`` in REASONS.) One sentence for a write the disk refused: which file, why, what was kept, the fix."""
+    reason, remedy = REASONS[err.errno]
     kept = "its previous version is kept" if existed else "no partial file was left"
     return KilnError(
-        f"{path} could not be written: {reason} ({err.strerror}); {kept}, so "
+        f"{path} could not be written: {reason} ({os.strerror(err.errno)}); {kept}, so "
         f"{remedy.format(folder=path.parent)} and {fix}."
     )
 

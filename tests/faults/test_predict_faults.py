@@ -32,9 +32,12 @@ def limit_file_size(max_bytes: int):
     return preexec
 
 
-def test_file_size_limit_during_predict_keeps_the_previous_output(penguins_artifact, tmp_path):
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_file_size_limit_during_predict_keeps_the_previous_output(
+    penguins_artifact, tmp_path, suffix
+):
     rows = big_input(tmp_path)
-    out = tmp_path / "out" / "predictions.csv"
+    out = tmp_path / "out" / f"predictions{suffix}"
     out.parent.mkdir()
     out.write_text("the previous predictions\n")
     proc = subprocess.run(
@@ -50,7 +53,7 @@ def test_file_size_limit_during_predict_keeps_the_previous_output(penguins_artif
     assert f"{out} could not be written: the file would pass" in line
     assert "its previous version is kept" in line and "run kiln predict again" in line
     assert out.read_text() == "the previous predictions\n"
-    assert [p.name for p in out.parent.iterdir()] == ["predictions.csv"]
+    assert [p.name for p in out.parent.iterdir()] == [out.name]
 
 
 def killed_at(name: str, *args: str, tmp_path: Path) -> subprocess.CompletedProcess:
