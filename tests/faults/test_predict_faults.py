@@ -1,4 +1,4 @@
-"""`kiln predict` on a full disk, and the leftovers of a killed predict or export run."""
+"""`kiln predict` and `kiln export` on a full disk, and the leftovers of a killed run of either."""
 
 import json
 import os
@@ -100,3 +100,19 @@ def test_a_killed_export_leaves_a_partial_folder_the_next_run_removes(penguins_a
     assert again.returncode == 0, again.stderr[-2000:]
     assert f"kiln export: removed {leftover}, the leftover of an interrupted run" in again.stderr
     assert not leftover.exists() and (out / "second" / "metadata.json").is_file()
+
+
+def test_file_size_limit_during_export_leaves_no_partial_folder(penguins_artifact, tmp_path):
+    ckpt = json.loads((penguins_artifact / "metadata.json").read_text())["source_checkpoint"]
+    out = tmp_path / "artifacts" / "art"
+    proc = subprocess.run(
+        [sys.executable, "-m", "kiln", "export", f"ckpt_path={ckpt}", f"out={out}",
+         f"paths.root={tmp_path / 'runs'}"],
+        capture_output=True, text=True, timeout=300, cwd=REPO,
+        preexec_fn=limit_file_size(20_000),
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stdout + proc.stderr
+    (line,) = [ln for ln in proc.stderr.splitlines() if "error:" in ln]
+    assert f"{out} could not be written: the file would pass" in line
+    assert not out.exists() and not list(out.parent.iterdir())
