@@ -23,9 +23,10 @@ ARGS = [
 ]
 
 
-def test_sigterm_exits_143_and_prints_the_resume_command(runs):
+def terminated(command: str, *args: str, runs, once: str) -> tuple[subprocess.Popen, str, str]:
+    """``kiln <command>``, sent SIGTERM as soon as a file matching ``once`` appears."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "kiln", "train", *ARGS, f"paths.root={runs}"],
+        [sys.executable, "-m", "kiln", command, *args, f"paths.root={runs}"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -33,11 +34,16 @@ def test_sigterm_exits_143_and_prints_the_resume_command(runs):
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     deadline = time.monotonic() + 240
-    while not list(runs.glob("train/*/checkpoints/last.ckpt")):
+    while not list(runs.glob(once)):
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()[1][-2000:]
         time.sleep(0.05)
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=120)
+    return proc, out, err
+
+
+def test_sigterm_exits_143_and_prints_the_resume_command(runs):
+    proc, out, err = terminated("train", *ARGS, runs=runs, once="train/*/checkpoints/last.ckpt")
     assert proc.returncode == 143, err[-2000:]
     assert "Traceback" not in out + err
     (line,) = [ln for ln in err.splitlines() if "SIGTERM" in ln]
@@ -59,3 +65,14 @@ def test_sigterm_exits_143_and_prints_the_resume_command(runs):
     done = torch.load(next(runs.glob("train/*/checkpoints/resumed_from.ckpt")).parent / "last.ckpt",
                       weights_only=True)  # fmt: skip
     assert done["epoch"] == epoch + 2
+
+
+def test_sigterm_during_compare_exits_143(runs):
+    args = ["models=[mlp]", "scheduler=step", "trainer.max_epochs=500", "logger=none",
+            "~callbacks.early_stopping"]  # fmt: skip
+    proc, out, err = terminated(
+        "compare", *args, runs=runs, once="compare/*/mlp/checkpoints/last.ckpt"
+    )
+    assert proc.returncode == 143, err[-2000:]
+    assert "kiln compare: error: interrupted by SIGTERM; run kiln compare again." in err
+    assert not list(runs.glob("compare/*/leaderboard.*"))

@@ -11,11 +11,12 @@ from pathlib import Path
 
 import lightning as L
 import torch
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from kiln import atomic_files, baselines
 from kiln.config import to_plain
-from kiln.errors import KilnError
+from kiln.errors import Interrupted, KilnError
 from kiln.leaderboard import summarise, write_leaderboard
 from kiln.metrics import check_monitor, check_ranking_metric, to_python
 from kiln.models import REGISTRY
@@ -108,9 +109,11 @@ def run(cfg: DictConfig) -> dict:
                     results.append({**baselines.fit_baseline(base_name, est, dm), "fold": fold})
                 continue
             model_dir = out / (name if folds == 1 else f"{name}/fold{fold}")
-            results.append(
-                {**train_one(fold_cfg, name, model_cfgs[name], dm, model_dir), "fold": fold}
-            )
+            try:
+                row = train_one(fold_cfg, name, model_cfgs[name], dm, model_dir)
+            except SIGTERMException:  # a SystemExit of code None: a scheduler would read success
+                raise Interrupted("interrupted by SIGTERM; run kiln compare again.") from None
+            results.append({**row, "fold": fold})
     rows = summarise(results, metric, rank)  # metric=test/r2 ranks up with monitor val/rmse
     best = next((r for r in rows if r["family"] == "neural"), None)
     best_ckpt = keep_best_checkpoint(results, best, metric, rank, out, keep)
