@@ -2,8 +2,8 @@
 
 A kill or a full disk mid-write leaves the previous version, never a truncated file; the
 temporary name lies in the destination folder, so the rename never crosses a filesystem (where
-a "move" is truncate-then-copy). Temporary names carry the writer's pid, so the next run can
-tell a dead run's leftover (removed by kiln.leftovers) from a live run's file (left alone).
+a "move" is truncate-then-copy). Temporary names carry the writer's pid and host, so the next
+run can tell a dead run's leftover (removed by kiln.leftovers) from a live run's (left alone).
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ def partial_name(path: Path) -> Path:
 
 
 def write_failed(err: OSError, path: Path, existed: bool, fix: str) -> KilnError:
-    """(``err.errno`` in REASONS.) One sentence for a write the disk refused: which file, why, what was kept, the fix."""
+    """One sentence for a write the disk refused (``err.errno`` in REASONS): which file, why,
+    what was kept, the fix."""
     reason, remedy = REASONS[err.errno]
     kept = "its previous version is kept" if existed else "no partial file was left"
     return KilnError(
