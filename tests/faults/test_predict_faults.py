@@ -102,6 +102,7 @@ def test_a_killed_export_leaves_a_partial_folder_the_next_run_removes(penguins_a
     assert not leftover.exists() and (out / "second" / "metadata.json").is_file()
 
 
+@pytest.mark.slow  # an ONNX export; the full-disk sentence is predict's above
 def test_file_size_limit_during_export_leaves_no_partial_folder(penguins_artifact, tmp_path):
     ckpt = json.loads((penguins_artifact / "metadata.json").read_text())["source_checkpoint"]
     out = tmp_path / "artifacts" / "art"
