@@ -76,3 +76,10 @@ def test_sigterm_during_compare_exits_143(runs):
     assert proc.returncode == 143, err[-2000:]
     assert "kiln compare: error: interrupted by SIGTERM; run kiln compare again." in err
     assert not list(runs.glob("compare/*/leaderboard.*"))
+
+
+def test_sigterm_without_a_last_checkpoint_says_there_is_nothing_to_resume(runs):
+    args = [*ARGS, "~callbacks.last_checkpoint"]
+    proc, out, err = terminated("train", *args, runs=runs, once="train/*/checkpoints/best.ckpt")
+    assert proc.returncode == 143, err[-2000:]
+    assert "before a last.ckpt was written" in err and "run kiln train again" in err

@@ -94,7 +94,7 @@ def run(cfg: DictConfig) -> dict[str, float]:
     try:
         trainer.fit(module, datamodule=dm, ckpt_path=resume_from, weights_only=True)
     except SIGTERMException:  # a SystemExit of code None: exit 0, which a scheduler reads as done
-        raise stopped_by_sigterm(output_dir / "checkpoints" / "last.ckpt") from None
+        raise stopped_by_sigterm(trainer, output_dir) from None
     fit_seconds = time.perf_counter() - started
     if trainer.interrupted:
         raise KilnError(
@@ -119,7 +119,7 @@ def run(cfg: DictConfig) -> dict[str, float]:
                 module, datamodule=dm, ckpt_path=ckpt, weights_only=True, verbose=False
             )
         except SIGTERMException:  # trained; the resume only tests (and writes metrics.json)
-            raise stopped_by_sigterm(output_dir / "checkpoints" / "last.ckpt") from None
+            raise stopped_by_sigterm(trainer, output_dir) from None
         metrics.update(to_python(results[0]))
     summary = {
         **metrics,
@@ -144,11 +144,14 @@ def run(cfg: DictConfig) -> dict[str, float]:
     return summary
 
 
-def stopped_by_sigterm(last: Path) -> Interrupted:
+def stopped_by_sigterm(trainer: L.Trainer, output_dir: Path) -> Interrupted:
     """Exit 143 with the resume command; last.ckpt holds the last whole epoch (a mid-epoch
     checkpoint would not resume bit-identically), written whole by kiln.checkpoint_io."""
+    dirs = [c.dirpath for c in trainer.checkpoint_callbacks if getattr(c, "filename", "") == "last"]
+    last = Path(dirs[0] if dirs and dirs[0] else output_dir / "checkpoints") / "last.ckpt"
     if not last.is_file():
         return Interrupted(
-            "interrupted by SIGTERM before the first epoch ended; nothing to resume, run kiln train again."
+            "interrupted by SIGTERM before a last.ckpt was written (callbacks.last_checkpoint "
+            "writes one each epoch); nothing to resume, so run kiln train again."
         )
     return Interrupted(f"interrupted by SIGTERM; resume with: {resume_command(last)}")
