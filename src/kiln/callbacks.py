@@ -7,6 +7,7 @@ from pathlib import Path
 
 import lightning as L
 
+from kiln import atomic_files
 from kiln.metrics import to_python
 
 log = logging.getLogger("kiln")
@@ -86,7 +87,8 @@ class ConfusionMatrixImage(L.Callback):
                 ax.text(j, i, int(matrix[i, j]), ha="center", va="center", fontsize=7)
         fig.tight_layout()
         if trainer.default_root_dir:
-            fig.savefig(Path(trainer.default_root_dir) / "confusion_matrix.png", dpi=100)
+            path = Path(trainer.default_root_dir) / "confusion_matrix.png"
+            atomic_files.save_figure(fig, path, dpi=100)
         for logger in trainer.loggers:
             if hasattr(logger.experiment, "add_figure"):
                 logger.experiment.add_figure(

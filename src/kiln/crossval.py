@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from kiln import atomic_files
 from kiln.config import print_config
 from kiln.errors import KilnError
 
@@ -47,7 +48,7 @@ def run_folds(cfg: DictConfig, train: Callable[[DictConfig], dict]) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     if cfg.get("print_config", True):
         print_config(cfg)
-    OmegaConf.save(cfg, out / "config.yaml", resolve=True)
+    atomic_files.write_text(out / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
     results = []
     for fold in range(folds):
         fold_cfg = copy.deepcopy(cfg)

@@ -26,3 +26,10 @@ def why_not_writable(err: OSError, path) -> str:
         if parent.exists():
             return err.strerror if parent.is_dir() else f"{parent} is a file, not a folder"
     return err.strerror
+
+
+class Interrupted(KilnError):
+    """A run stopped by a signal (a scheduler's SIGTERM): 128 + 15, as a shell reports it, so
+    the scheduler does not read success."""
+
+    exit_code = 143

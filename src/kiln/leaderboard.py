@@ -6,6 +6,7 @@ import csv
 import statistics
 from pathlib import Path
 
+from kiln import atomic_files
 from kiln.errors import KilnError
 
 COLUMNS = (
@@ -82,8 +83,8 @@ def write_leaderboard(rows: list[dict], metric: str, out: Path, best_ckpt: str, 
     lines += ["", f"Best: {rows[0]['model']}."]
     if best_ckpt:
         lines.append(f"Best neural model: {best_neural}, checkpoint `{Path(best_ckpt).name}`.")
-    (out / "leaderboard.md").write_text("\n".join(lines) + "\n")
-    with open(out / "leaderboard.csv", "w", newline="") as f:
+    atomic_files.write_text(out / "leaderboard.md", "\n".join(lines) + "\n")
+    with atomic_files.replacing(out / "leaderboard.csv", mode="w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=COLUMNS)
         writer.writeheader()
         writer.writerows({k: r[k] for k in COLUMNS} for r in rows)
@@ -125,5 +126,5 @@ def _chart(rows: list[dict], metric: str, path: Path) -> None:
     ax.set_title("neural (blue) vs scikit-learn baselines (grey)", fontsize=9)
     ax.tick_params(axis="x", rotation=30)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    atomic_files.save_figure(fig, path, dpi=100)
     plt.close(fig)

@@ -4,11 +4,12 @@ drifted feature (reference and new distributions overlaid)."""
 from __future__ import annotations
 
 import html
-import json
 import re
 from pathlib import Path
 
 import numpy as np
+
+from kiln import atomic_files
 
 MAX_TABLE_ROWS = 40
 
@@ -84,7 +85,7 @@ def plot_feature(path: Path, name: str, ref: dict, new) -> None:
     ax.set_title(name)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=80)
+    atomic_files.save_figure(fig, path, dpi=80)
     plt.close(fig)
 
 
@@ -109,9 +110,7 @@ def write_reports(
             plots.mkdir(exist_ok=True)
             images[name] = plots / f"{_slug(name)}.png"
             plot_feature(images[name], name, refs[name], data[name])
-    with open(out_dir / "drift.json", "x") as f:
-        json.dump(report, f, indent=2, default=float)
-        f.write("\n")
+    atomic_files.write_json(out_dir / "drift.json", report, default=float)
     head = "".join(
         f"<th>{c}</th>"
         for c in ("feature", "type", "test", "statistic", "threshold", "p-value", "PSI", "result")
@@ -142,10 +141,11 @@ def write_reports(
         f"{len(report['drifted_features'])} of {len(report['features'])} features drifted; "
         f"dataset drift: {report['dataset_drift']}; prediction drift: {report['prediction_drift']}"
     )
-    (out_dir / "report.html").write_text(
+    atomic_files.write_text(
+        out_dir / "report.html",
         f"<!doctype html><html><head><meta charset='utf-8'><title>kiln drift</title></head><body>"
         f"<h1>kiln drift</h1><p>{html.escape(summary)}</p><table border='1'><tr>{head}</tr>{body}</table>"
-        f"{figs}</body></html>\n"
+        f"{figs}</body></html>\n",
     )
     return {
         "json": out_dir / "drift.json",

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from kiln import atomic_files
 from kiln.errors import KilnError
 
 
@@ -55,9 +56,11 @@ def write_deployed_sets(out_dir: str | Path, brightness: float, contrast: float,
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"clean": out / "clean.npz", "shifted": out / "shifted.npz"}
-    np.savez(paths["clean"], x=x, y=y)
+    with atomic_files.replacing(paths["clean"]) as f:
+        np.savez(f, x=x, y=y)
     shifted = shift_pixels(x, brightness, contrast)
-    np.savez(paths["shifted"], x=shifted, y=y)
+    with atomic_files.replacing(paths["shifted"]) as f:
+        np.savez(f, x=shifted, y=y)
     if png:
         paths["clean_png"] = write_pngs(x, out / "clean")
         paths["shifted_png"] = write_pngs(shifted, out / "shifted")
@@ -114,5 +117,5 @@ def write_deployed_tables(out_dir: str | Path, path: str = "data/penguins.csv",
     frames = {"clean": df.iloc[unseen], "shifted": shifted.iloc[unseen], "shifted_all": shifted}
     paths = {name: out / f"{name}.csv" for name in frames}
     for name, frame in frames.items():
-        frame.to_csv(paths[name], index=False, float_format="%.10g")
+        atomic_files.write_text(paths[name], frame.to_csv(index=False, float_format="%.10g"))
     return paths

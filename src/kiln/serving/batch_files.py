@@ -6,8 +6,8 @@ a failed run leaves nothing half-written, and an existing file is replaced only 
 
 from __future__ import annotations
 
+import contextlib
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,8 +15,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from kiln.atomic_files import commit, disk_errors, partial_name
 from kiln.data.table_io import check_repeated_names, separator
 from kiln.errors import KilnError, not_a_file, why_not_writable
+
+FIX = "run kiln predict again"
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
@@ -66,7 +69,7 @@ class ChunkWriter:
             raise KilnError(f"output={path} is a directory; pass a file path.")
         self.path = path
         self.overwrite = overwrite
-        self.tmp = path.with_name(f".{path.name}.partial-{uuid.uuid4().hex[:8]}")
+        self.tmp = partial_name(path)
         try:  # fail before any prediction runs when the folder cannot take the file
             path.parent.mkdir(parents=True, exist_ok=True)
             self.tmp.touch(exist_ok=False)
@@ -79,6 +82,10 @@ class ChunkWriter:
         self.rows = 0
 
     def write(self, df: pd.DataFrame) -> None:
+        with disk_errors(self.path, FIX):
+            self._write(df)
+
+    def _write(self, df: pd.DataFrame) -> None:
         if self.format == "csv":
             df.to_csv(self.tmp, mode="a", header=self.rows == 0, index=False)
         else:
@@ -90,19 +97,23 @@ class ChunkWriter:
         self.rows += len(df)
 
     def commit(self) -> None:
-        if self._parquet is not None:
-            self._parquet.close()
-        if self.rows == 0 and not self.tmp.exists():
-            self.tmp.touch()
-        if self.overwrite:
-            os.replace(self.tmp, self.path)
-        else:
+        """fsync, then rename over ``path`` (overwrite) or hard-link to it (fails if someone
+        created the file meanwhile)."""
+        with disk_errors(self.path, FIX):
+            if self._parquet is not None:
+                self._parquet.close()
+                self._parquet = None
+            if self.rows == 0 and not self.tmp.exists():
+                self.tmp.touch()
+            with open(self.tmp, "rb") as f:
+                os.fsync(f.fileno())
             try:
-                os.link(self.tmp, self.path)  # fails if someone created the file meanwhile
+                commit(self.tmp, self.path, exclusive=not self.overwrite)
             finally:
                 self.tmp.unlink(missing_ok=True)
 
     def abort(self) -> None:
         if self._parquet is not None:
-            self._parquet.close()
+            with contextlib.suppress(OSError):  # a full disk again: the file goes anyway
+                self._parquet.close()
         self.tmp.unlink(missing_ok=True)

@@ -12,6 +12,8 @@ import optuna
 import yaml
 from optuna.trial import TrialState
 
+from kiln import atomic_files
+
 log = logging.getLogger("kiln")
 
 PLOTS = {
@@ -26,7 +28,7 @@ def write_csv(study: optuna.Study, path: Path) -> None:
     df = study.trials_dataframe(
         attrs=("number", "value", "state", "params", "user_attrs", "datetime_start", "duration")
     )
-    df.to_csv(path, index=False)
+    atomic_files.write_text(path, df.to_csv(index=False))
 
 
 def write_best(study: optuna.Study, metric: str, command: list[str], path: Path) -> dict:
@@ -45,7 +47,7 @@ def write_best(study: optuna.Study, metric: str, command: list[str], path: Path)
             for s in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
         },
     }
-    path.write_text(yaml.safe_dump(payload, sort_keys=False))
+    atomic_files.write_text(path, yaml.safe_dump(payload, sort_keys=False))
     return payload
 
 
@@ -73,7 +75,7 @@ def write_plots(study: optuna.Study, out_dir: Path, metric: str) -> list[Path]:
             warnings.simplefilter("ignore")
             fig.tight_layout()
         path = out_dir / f"{name}.png"
-        fig.savefig(path, dpi=100)
+        atomic_files.save_figure(fig, path, dpi=100)
         plt.close(fig)
         written.append(path)
     return written

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import io
 import logging
 import shutil
 import sys
@@ -14,8 +14,9 @@ from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from kiln import lean_hooks
+from kiln import atomic_files, lean_hooks
 from kiln.callbacks import PlainProgress
+from kiln.checkpoint_io import AtomicCheckpointIO
 from kiln.data.spec import InputSpec
 from kiln.data.table_io import MissingTableError
 from kiln.errors import KilnError, not_a_file
@@ -146,9 +147,12 @@ def build_trainer(cfg: DictConfig, output_dir: Path, with_loggers: bool = True) 
         )
     if torch.cuda.is_available():  # TF32 on Ampere+; on a CPU it could only switch oneDNN paths
         torch.set_float32_matmul_precision(str(cfg.get("matmul_precision", "high")))
+    # checkpoints renamed into place (kiln.checkpoint_io) unless the config names its plugins
+    plugins = {} if trainer_cfg.get("plugins") else {"plugins": [AtomicCheckpointIO()]}
     trainer = build(
         OmegaConf.create(trainer_cfg),
         "trainer",
+        **plugins,
         callbacks=callbacks,
         logger=loggers or False,
         default_root_dir=str(output_dir),
@@ -294,7 +298,7 @@ def prepare_resume(ckpt: dict, ckpt_dir: Path) -> Path:
             if old and Path(old).is_file():
                 new = ckpt_dir / Path(old).name
                 if not new.exists():
-                    shutil.copy2(old, new)
+                    atomic_files.write_with(new, lambda tmp, old=old: shutil.copy2(old, tmp))
                 moved[old] = str(new)
         for field in ("best_model_path", "kth_best_model_path", "last_model_path"):
             if state.get(field) in moved:
@@ -304,16 +308,16 @@ def prepare_resume(ckpt: dict, ckpt_dir: Path) -> Path:
         }
         state["dirpath"] = str(ckpt_dir)
     path = ckpt_dir / "resumed_from.ckpt"
-    torch.save(ckpt, path)
+    buffer = io.BytesIO()  # torch.save into a file turns a full disk into a RuntimeError
+    torch.save(ckpt, buffer)
+    atomic_files.write_bytes(path, buffer.getbuffer())
     return path
 
 
 def write_json(path: Path, payload: dict) -> None:
-    """Write JSON to a new file; kiln never overwrites a file it did not create in this run."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "x") as f:
-        json.dump(payload, f, indent=2, sort_keys=True)
-        f.write("\n")
+    """Write JSON to a new file, renamed into place; kiln never overwrites a file it did not
+    create in this run."""
+    atomic_files.write_json(path, payload)
 
 
 def print_metrics(title: str, metrics: dict[str, float], undefined: dict | None = None) -> None:

@@ -11,11 +11,12 @@ from pathlib import Path
 
 import lightning as L
 import torch
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from kiln import baselines
+from kiln import atomic_files, baselines
 from kiln.config import to_plain
-from kiln.errors import KilnError
+from kiln.errors import Interrupted, KilnError
 from kiln.leaderboard import summarise, write_leaderboard
 from kiln.metrics import check_monitor, check_ranking_metric, to_python
 from kiln.models import REGISTRY
@@ -77,7 +78,7 @@ def run(cfg: DictConfig) -> dict:
     neural model on its batches, then rank all by ``metric`` on the test split."""
     out = Path(cfg.paths.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    OmegaConf.save(cfg, out / "config.yaml", resolve=True)
+    atomic_files.write_text(out / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
     folds = int(cfg.cv.folds)
     if folds < 1:
         raise KilnError(f"cv.folds={folds} must be at least 1.")
@@ -108,9 +109,11 @@ def run(cfg: DictConfig) -> dict:
                     results.append({**baselines.fit_baseline(base_name, est, dm), "fold": fold})
                 continue
             model_dir = out / (name if folds == 1 else f"{name}/fold{fold}")
-            results.append(
-                {**train_one(fold_cfg, name, model_cfgs[name], dm, model_dir), "fold": fold}
-            )
+            try:
+                row = train_one(fold_cfg, name, model_cfgs[name], dm, model_dir)
+            except SIGTERMException:  # a SystemExit of code None: a scheduler would read success
+                raise Interrupted("interrupted by SIGTERM; run kiln compare again.") from None
+            results.append({**row, "fold": fold})
     rows = summarise(results, metric, rank)  # metric=test/r2 ranks up with monitor val/rmse
     best = next((r for r in rows if r["family"] == "neural"), None)
     best_ckpt = keep_best_checkpoint(results, best, metric, rank, out, keep)
@@ -187,7 +190,7 @@ def keep_best_checkpoint(results, best_row, metric, mode, out: Path, keep: str) 
     ]
     pick = (max if mode == "max" else min)(runs, key=lambda r: r[metric])
     target = out / f"best_{best_row['model']}.ckpt"
-    shutil.copy2(pick["checkpoint"], target)
+    atomic_files.write_with(target, lambda tmp: shutil.copy2(pick["checkpoint"], tmp))
     if keep == "best":
         for r in results:
             if r.get("checkpoint"):

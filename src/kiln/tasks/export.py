@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import shutil
-import uuid
+import sys
 from pathlib import Path
 
 import lightning as L
@@ -13,7 +13,9 @@ import numpy as np
 import torch
 from omegaconf import DictConfig
 
+from kiln.atomic_files import REASONS, commit, partial_name, write_failed
 from kiln.errors import KilnError, why_not_writable
+from kiln.leftovers import clean_partials
 from kiln.serving import export as ex
 from kiln.serving.artifact import FORMAT_VERSION, ONNX, WEIGHTS, finalize
 from kiln.serving.predictor import Predictor
@@ -60,7 +62,9 @@ def run(cfg: DictConfig) -> dict:
     test_inputs = [t.cpu().numpy() for t in dm.splits["test"][:-1]]
     schema = ex.infer_schema(dm, dm.spec, pipeline, test_inputs)
 
-    tmp = out.with_name(f".{out.name}.partial-{uuid.uuid4().hex[:8]}")
+    for line in clean_partials(out.parent):  # what a killed kiln export left beside its output
+        print(f"kiln export: {line}", file=sys.stderr)
+    tmp = partial_name(out)
     try:
         tmp.mkdir(parents=True)
     except OSError as err:
@@ -96,9 +100,11 @@ def run(cfg: DictConfig) -> dict:
         meta["self_check"] = {"rows": len(expected), "tolerance": float(cfg.tolerance)}
         finalize(tmp, meta)
         diff = self_check(tmp, test_inputs, expected, cfg)
-        tmp.rename(out)
-    except BaseException:
+        commit(tmp, out)
+    except BaseException as err:
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(err, OSError) and err.errno in REASONS:  # a full disk: one sentence
+            raise write_failed(err, out, False, "run kiln export again") from None
         raise
     log.info(
         "artifact: %s (self-check: max diff %.3g relative to max(1, |value|) on %d test rows)",

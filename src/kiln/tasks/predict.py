@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 
 from omegaconf import DictConfig
 
 from kiln.data.table_io import check_separator
 from kiln.errors import KilnError
+from kiln.leftovers import clean_partials
 from kiln.serving.batch_files import ChunkWriter, read_chunks
 from kiln.serving.predictor import Predictor
 from kiln.trust import trust_from
@@ -23,6 +25,8 @@ def run(cfg: DictConfig) -> dict:
     src, dst = Path(cfg.input), Path(cfg.output)
     if src.resolve() == dst.resolve():
         raise KilnError(f"output={dst} is the input file; write the predictions to a new path.")
+    for line in clean_partials(dst.parent):  # what a killed kiln predict left beside its output
+        print(f"kiln predict: {line}", file=sys.stderr)
     predictor = Predictor(cfg.artifact, threads=int(cfg.threads), trust_targets=trust_from(cfg))
     writer = ChunkWriter(dst, overwrite=bool(cfg.overwrite))
     try:

@@ -7,12 +7,15 @@ import time
 from pathlib import Path
 
 import lightning as L
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 
-from kiln import distributed
+from kiln import atomic_files, distributed
 from kiln.config import flatten, print_config, to_plain
-from kiln.errors import KilnError
+from kiln.errors import Interrupted, KilnError
+from kiln.leftovers import clean_partials
 from kiln.metrics import check_monitor, to_python
+from kiln.resume_hint import resume_command
 from kiln.tasks.common import (
     build_datamodule,
     build_module,
@@ -50,7 +53,8 @@ def run(cfg: DictConfig) -> dict[str, float]:
     if rank_zero and cfg.get("print_config", True):
         print_config(cfg)
     if rank_zero:
-        OmegaConf.save(cfg, output_dir / "config.yaml", resolve=True)
+        text = OmegaConf.to_yaml(cfg, resolve=True).encode()
+        atomic_files.write_bytes(output_dir / "config.yaml", text)
     L.seed_everything(int(cfg.seed), workers=True, verbose=False)
 
     dm = build_datamodule(cfg.data)
@@ -59,6 +63,8 @@ def run(cfg: DictConfig) -> dict[str, float]:
     check_monitor(cfg.monitor, dm.spec.task)
     resume_from = None
     if cfg.get("ckpt_path"):
+        for line in clean_partials(Path(cfg.ckpt_path).parent):  # a killed run's temp files
+            log.warning(line)
         ckpt = load_checkpoint(cfg.ckpt_path, trust_from(cfg))
         check_compatible(ckpt, cfg.ckpt_path, plain["model"], dm.spec)
         check_weights_fit(ckpt, cfg.ckpt_path, plain["model"], module)
@@ -86,7 +92,10 @@ def run(cfg: DictConfig) -> dict[str, float]:
         distributed.prepare_relaunch(str(cfg.get("task_name", "train")))
 
     started = time.perf_counter()
-    trainer.fit(module, datamodule=dm, ckpt_path=resume_from, weights_only=True)
+    try:
+        trainer.fit(module, datamodule=dm, ckpt_path=resume_from, weights_only=True)
+    except SIGTERMException:  # a SystemExit of code None: exit 0, which a scheduler reads as done
+        raise stopped_by_sigterm(trainer, output_dir) from None
     fit_seconds = time.perf_counter() - started
     if trainer.interrupted:
         raise KilnError(
@@ -106,9 +115,12 @@ def run(cfg: DictConfig) -> dict[str, float]:
     )
     if cfg.get("test", True):
         ckpt = best_path or None
-        results = trainer.test(
-            module, datamodule=dm, ckpt_path=ckpt, weights_only=True, verbose=False
-        )
+        try:
+            results = trainer.test(
+                module, datamodule=dm, ckpt_path=ckpt, weights_only=True, verbose=False
+            )
+        except SIGTERMException:  # trained; the resume only tests (and writes metrics.json)
+            raise stopped_by_sigterm(trainer, output_dir) from None
         metrics.update(to_python(results[0]))
     undefined = dict(module.undefined)  # metrics a split could not define: missing, not 0
     summary = {
@@ -133,3 +145,16 @@ def run(cfg: DictConfig) -> dict[str, float]:
     if trainer.world_size > 1:
         distributed.release(started_children=starts_ranks)
     return summary
+
+
+def stopped_by_sigterm(trainer: L.Trainer, output_dir: Path) -> Interrupted:
+    """Exit 143 with the resume command; last.ckpt holds the last whole epoch (a mid-epoch
+    checkpoint would not resume bit-identically), written whole by kiln.checkpoint_io."""
+    dirs = [c.dirpath for c in trainer.checkpoint_callbacks if getattr(c, "filename", "") == "last"]
+    last = Path(dirs[0] if dirs and dirs[0] else output_dir / "checkpoints") / "last.ckpt"
+    if not last.is_file():
+        return Interrupted(
+            "interrupted by SIGTERM before a last.ckpt was written (callbacks.last_checkpoint "
+            "writes one each epoch); nothing to resume, so run kiln train again."
+        )
+    return Interrupted(f"interrupted by SIGTERM; resume with: {resume_command(last)}")
