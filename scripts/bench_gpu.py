@@ -41,8 +41,8 @@ from hydra.utils import instantiate  # noqa: E402
 from kiln.data.spec import InputSpec  # noqa: E402
 from kiln.models.cnn import CNN  # noqa: E402
 from kiln.models.mlp import MLP  # noqa: E402
-from kiln.module import KilnModule  # noqa: E402
 from kiln.preprocessing.scale import Standardize  # noqa: E402
+from kiln.training.module import KilnModule  # noqa: E402
 
 H200_BF16_TFLOPS = 989.0  # dense bf16 peak, for MFU
 

@@ -49,7 +49,7 @@ def baseline_app(ckpt: str):
     from omegaconf import OmegaConf
 
     from kiln.data.schema import Schema
-    from kiln.tasks.common import build_datamodule, build_module, load_checkpoint
+    from kiln.training.builders import build_datamodule, build_module, load_checkpoint
 
     state = load_checkpoint(ckpt)
     cfg = OmegaConf.create(state["kiln"]["config"])

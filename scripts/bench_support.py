@@ -19,9 +19,9 @@ from hydra import compose, initialize_config_module
 from kiln.config import register_resolvers
 from kiln.data.base import InMemoryDataModule, RawData
 from kiln.data.loader import TensorBatchLoader
-from kiln.module import KilnModule
 from kiln.preprocessing.scale import Standardize
-from kiln.tasks.common import build_trainer
+from kiln.training.builders import build_trainer
+from kiln.training.module import KilnModule
 
 
 def kiln_fit(module, dm, device: str, warmup: int, steps: int, extra: list[str]) -> float:

@@ -32,9 +32,9 @@ from torch.utils.data import DataLoader, TensorDataset
 from kiln.config import register_resolvers
 from kiln.data.base import InMemoryDataModule, RawData
 from kiln.models.mlp import MLP
-from kiln.module import KilnModule
 from kiln.preprocessing.scale import Standardize
-from kiln.tasks.common import build_trainer
+from kiln.training.builders import build_trainer
+from kiln.training.module import KilnModule
 
 ROWS, FEATURES, CLASSES, WARMUP = 600_000, 64, 10, 30
 

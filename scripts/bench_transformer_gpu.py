@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import kiln.api
-from kiln.tasks.common import build_datamodule, build_module, build_trainer
+from kiln.training.builders import build_datamodule, build_module, build_trainer
 
 
 class GPT(nn.Module):

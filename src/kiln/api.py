@@ -15,7 +15,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from kiln.config import CONFIG_MODULE, register_resolvers
-from kiln.secret_overrides import hide_secrets
+from kiln.config.secret_overrides import hide_secrets
 
 
 def compose(
@@ -26,7 +26,7 @@ def compose(
     ``config_dir`` plays the part of ``--config-dir``: a user's own configs (new experiments,
     data, models) beside kiln's.
     """
-    from kiln.config_errors import check_group_overrides, not_a_config_dir
+    from kiln.config.hydra_errors import check_group_overrides, not_a_config_dir
     from kiln.errors import KilnError
 
     register_resolvers()
@@ -60,12 +60,12 @@ def run(command: str, overrides: list[str] | None = None, config_dir: str | Path
     """
     import importlib
 
-    from kiln.checks import check_values
+    from kiln.config.checks import check_values
 
     cfg = compose(command, overrides, config_dir)
     check_values(cfg)
     if cfg.get("trainer") is not None:
-        from kiln.distributed import check_in_process
+        from kiln.training.distributed import check_in_process
 
         check_in_process(cfg.trainer)
     return importlib.import_module(f"kiln.tasks.{command}").run(cfg)

@@ -16,8 +16,8 @@ from importlib import resources
 from omegaconf import OmegaConf
 
 from kiln.config import CONFIG_MODULE, register_resolvers
+from kiln.config.secret_overrides import hide_secrets
 from kiln.errors import KilnError
-from kiln.secret_overrides import hide_secrets
 
 log = logging.getLogger("kiln")
 
@@ -83,12 +83,12 @@ def quiet_lightning() -> None:
 
 
 def _drop_scratch() -> None:
-    """A failed rank other than 0 leaves no scratch run directory behind (kiln.distributed)."""
+    """A failed rank other than 0 leaves no scratch run directory behind (kiln.training.distributed)."""
     from pathlib import Path
 
     from hydra.core.hydra_config import HydraConfig
 
-    from kiln.distributed import clean_scratch
+    from kiln.training.distributed import clean_scratch
 
     if HydraConfig.initialized():
         clean_scratch(Path(HydraConfig.get().runtime.output_dir))
@@ -96,7 +96,7 @@ def _drop_scratch() -> None:
 
 def run_task(command: str, cfg) -> object:
     """Run a command's task; kiln errors become one line on stderr and exit status 2."""
-    from kiln.checks import check_values
+    from kiln.config.checks import check_values
 
     try:
         check_values(cfg)  # before the task's imports (Lightning: seconds): a bad value answers now
@@ -201,7 +201,7 @@ def main(argv: list[str] | None = None) -> None:
 
     register_resolvers()
 
-    from kiln.config_errors import (
+    from kiln.config.hydra_errors import (
         check_group_overrides,
         config_dir_given,
         one_line_config_errors,

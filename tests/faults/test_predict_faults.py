@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from kiln.atomic_files import HOST
+from kiln.files.atomic import HOST
 from tests.conftest import REPO, cli
 
 PENGUINS = REPO / "data" / "penguins.csv"

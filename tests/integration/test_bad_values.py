@@ -96,7 +96,7 @@ def test_a_bad_number_is_named_before_anything_runs(command, override, words, ru
 @pytest.mark.parametrize(
     "command, args, words",
     [
-        ("train", ["optimizer.lr=abc"], "optimizer.lr='abc' is not a number"),  # kiln.checks
+        ("train", ["optimizer.lr=abc"], "optimizer.lr='abc' is not a number"),  # kiln.config.checks
         ("compare", ["models=[mlp]", "keep_checkpoints=some"], "keep_checkpoints='some'"),  # task
         ("tensorboard", ["runs", "port=abc"], "port='abc' is not an integer"),
         ("train", ["test=no"], "test='no' must be true or false"),
@@ -178,7 +178,7 @@ def test_an_unbounded_run_with_a_plateau_schedule_starts():
     import torch
     from omegaconf import OmegaConf
 
-    from kiln.tasks.common import check_schedule_length
+    from kiln.training.builders import check_schedule_length
 
     unbounded = OmegaConf.create({"max_epochs": -1, "max_steps": -1})
     plateau = functools.partial(torch.optim.lr_scheduler.ReduceLROnPlateau, factor=0.5)

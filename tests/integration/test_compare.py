@@ -13,9 +13,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score
 
 import kiln.api
-from kiln.baselines import features
+from kiln.compare.baselines import features
 from kiln.errors import KilnError
-from kiln.tasks.common import build_datamodule
+from kiln.training.builders import build_datamodule
 from tests.conftest import cli
 
 FAST = [

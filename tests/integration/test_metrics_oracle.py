@@ -6,7 +6,7 @@ import torch
 from omegaconf import OmegaConf
 from sklearn import metrics as skm
 
-from kiln.tasks.common import build_datamodule, build_module, load_checkpoint
+from kiln.training.builders import build_datamodule, build_module, load_checkpoint
 from tests.conftest import train
 
 

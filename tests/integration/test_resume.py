@@ -21,7 +21,7 @@ def test_resume_reproduces_weights_and_metrics(runs):
     stopped = train(
         runs,
         *COMMON,
-        "+callbacks.stop._target_=kiln.callbacks.StopAfter",
+        "+callbacks.stop._target_=kiln.training.callbacks.StopAfter",
         "+callbacks.stop.epochs=3",
         "test=false",
     )

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 import kiln.api
-from kiln.baselines import evaluate, naive_forecast
-from kiln.tasks.common import build_datamodule
+from kiln.compare.baselines import evaluate, naive_forecast
+from kiln.training.builders import build_datamodule
 from tests.conftest import train
 
 pytestmark = pytest.mark.slow

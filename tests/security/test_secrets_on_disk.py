@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 
 import kiln.api
-from kiln.secret_overrides import hide_secrets, redact
+from kiln.config.secret_overrides import hide_secrets, redact
 from tests.conftest import REPO, cli
 from tests.serving.conftest import (  # noqa: F401  (session fixtures)
     free_port,

@@ -8,7 +8,7 @@ import pytest
 
 import kiln
 import kiln.api
-from kiln.trust import Trust, check_stored
+from kiln.config.trust import Trust, check_stored
 from tests.security.conftest import payload, tampered_checkpoint
 from tests.serving.conftest import penguins_rows  # noqa: F401  (a session fixture)
 

@@ -1,4 +1,4 @@
-"""kiln.checks: what a task would read as a number passes; what it cannot read is named."""
+"""kiln.config.checks: what a task would read as a number passes; what it cannot read is named."""
 
 import re
 
@@ -6,7 +6,7 @@ import pytest
 from omegaconf import OmegaConf
 
 import kiln.api
-from kiln.checks import THRESHOLDS, check_values
+from kiln.config.checks import THRESHOLDS, check_values
 from kiln.errors import KilnError
 from kiln.monitoring.detect import DEFAULTS
 
@@ -92,7 +92,7 @@ def test_retrain_puts_an_old_checkpoints_monitor_direction_right():
 
 
 def test_the_boolean_keys_come_from_every_boolean_kiln_ships():
-    from kiln.checks import bool_keys
+    from kiln.config.checks import bool_keys
 
     keys = bool_keys()
     for key in ("overwrite", "test", "print_config", "from_scratch", "access_log",

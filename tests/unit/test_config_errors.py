@@ -1,10 +1,10 @@
-"""kiln.config_errors: Hydra raises while kiln composes; a task runs under the user's own setting."""
+"""kiln.config.hydra_errors: Hydra raises while kiln composes; a task runs under the user's own setting."""
 
 import os
 
 import pytest
 
-from kiln.config_errors import FLAG, one_line_config_errors, reported_by_hydra
+from kiln.config.hydra_errors import FLAG, one_line_config_errors, reported_by_hydra
 
 
 @pytest.mark.parametrize("user", [None, "0"])
@@ -39,7 +39,7 @@ def test_a_failing_task_leaves_the_users_setting_for_hydras_report(monkeypatch):
 def test_a_suggested_override_with_a_space_is_quoted_whole():
     from hydra.errors import ConfigCompositionException
 
-    from kiln.config_errors import sentence
+    from kiln.config.hydra_errors import sentence
 
     err = ConfigCompositionException(
         "Could not override 'sweep.params.x'.\nTo append to your config use "
@@ -53,7 +53,7 @@ def test_a_suggested_override_with_a_space_is_quoted_whole():
 
 
 def test_a_group_a_command_does_not_take_names_the_groups_it_does():
-    from kiln.config_errors import check_group_overrides, groups_of
+    from kiln.config.hydra_errors import check_group_overrides, groups_of
     from kiln.errors import KilnError
 
     assert groups_of("eval") == ("trainer", "paths", "data")

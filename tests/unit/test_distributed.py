@@ -7,9 +7,9 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from kiln import distributed
 from kiln.errors import KilnError
-from kiln.optim import fused_kwargs
+from kiln.training import distributed
+from kiln.training.optim import fused_kwargs
 
 LAUNCH_VARS = ("RANK", "LOCAL_RANK", "NODE_RANK", "WORLD_SIZE")
 LAUNCH_VARS += ("SLURM_PROCID", "SLURM_NTASKS", "SLURM_NNODES", "SLURM_JOB_NAME", "SLURM_STEP_ID")

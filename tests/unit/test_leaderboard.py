@@ -1,6 +1,6 @@
 """The printed leaderboard keeps one line per model when stdout is a log or a pipe."""
 
-from kiln.leaderboard import summarise, write_leaderboard
+from kiln.compare.leaderboard import summarise, write_leaderboard
 
 
 def test_printed_table_is_not_wrapped_outside_a_terminal(tmp_path, capsys):

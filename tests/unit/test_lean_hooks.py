@@ -7,8 +7,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from kiln import lean_hooks
 from kiln.data.loader import TensorBatchLoader
+from kiln.training import lightning_private as lean_hooks
 
 HOOKS = [
     "setup", "on_fit_start", "on_train_start", "on_train_epoch_start", "on_train_batch_start",

@@ -5,7 +5,7 @@ import json
 from hydra.core.utils import JobReturn, JobStatus
 from omegaconf import OmegaConf
 
-from kiln.multirun import MultirunTable
+from kiln.config.multirun import MultirunTable
 
 
 def test_jobs_run_elsewhere_are_read_from_their_directories(tmp_path, capsys):

@@ -5,7 +5,7 @@ import pytest
 from hydra.errors import HydraException
 
 import kiln.api
-from kiln.config_errors import sentence
+from kiln.config.hydra_errors import sentence
 from kiln.errors import KilnError
 from kiln.tasks.retrain import training_config
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch.optim.lr_scheduler import OneCycleLR
 
-from kiln.optim import scheduler_steps
+from kiln.training.optim import scheduler_steps
 
 
 def test_one_cycle_with_four_steps_runs_to_the_end():

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 import torch
 
-from kiln.baselines import naive_forecast
+from kiln.compare.baselines import naive_forecast
 from kiln.data import TimeSeriesDataModule, TokenDataModule
 from kiln.data.motif import motif_dataset
 from kiln.errors import KilnError

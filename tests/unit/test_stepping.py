@@ -1,4 +1,4 @@
-"""kiln steps the optimizer itself (kiln.stepping): the weights it ends with must equal those
+"""kiln steps the optimizer itself (kiln.training.stepping): the weights it ends with must equal those
 of a hand-written PyTorch loop doing accumulation, clipping and the schedule by the book."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from torch import nn
 
 from kiln.data.loader import TensorBatchLoader
 from kiln.data.spec import InputSpec
-from kiln.module import KilnModule
-from kiln.optim import warmup_cosine
+from kiln.training.module import KilnModule
+from kiln.training.optim import warmup_cosine
 
 ROWS, BATCH, EPOCHS = 200, 20, 3  # 10 batches an epoch: accumulation by 3 leaves a partial group
 
@@ -165,7 +165,7 @@ def test_a_schedule_interval_other_than_step_or_epoch_is_one_sentence():
 
 
 def test_a_checkpoint_of_automatic_optimisation_resumes_its_step_count():
-    from kiln.stepping import adopt_automatic_progress
+    from kiln.training.stepping import adopt_automatic_progress
 
     counts = {"total": {"ready": 231, "completed": 231}, "current": {"ready": 7, "completed": 7}}
     loops = {

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kiln import atomic_files
+from kiln.files import atomic as atomic_files
 
 MAX_TABLE_ROWS = 40
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from kiln import atomic_files
 from kiln.errors import KilnError
+from kiln.files import atomic as atomic_files
 
 
 def shift_pixels(x: np.ndarray, brightness: float = 0.0, contrast: float = 1.0,

@@ -15,9 +15,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from kiln.atomic_files import commit, disk_errors, partial_name
 from kiln.data.table_io import check_repeated_names, separator
 from kiln.errors import KilnError, not_a_file, why_not_writable
+from kiln.files.atomic import commit, disk_errors, partial_name
 
 FIX = "run kiln predict again"
 

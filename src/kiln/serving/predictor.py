@@ -22,7 +22,7 @@ class Predictor:
     def __init__(
         self, directory: str | Path, threads: int = 1, verify: bool = True, trust_targets=None
     ) -> None:
-        """``trust_targets``: patterns (``["mypkg.*"]``) or a kiln.trust.Trust, the targets a
+        """``trust_targets``: patterns (``["mypkg.*"]``) or a kiln.config.trust.Trust, the targets a
         format=torch artifact's stored config may build beyond kiln's allow-list."""
         self.directory = Path(directory)
         self.meta = read_metadata(self.directory, verify=verify)

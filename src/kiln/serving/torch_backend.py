@@ -19,7 +19,7 @@ TORCH_NN = {"torch.nn.modules.linear.Identity"}
 
 def _rebuildable(path: str) -> bool:
     """One of the torch.nn classes above, or a class kiln defines (never a function it would call)."""
-    from kiln.trust import kiln_class
+    from kiln.config.trust import kiln_class
 
     return path in TORCH_NN or kiln_class(path)
 
@@ -64,13 +64,13 @@ def preprocessor(meta: dict, spec):
 def torch_runner(meta: dict, weights: bytes, threads: int, trust=None, where: Path | None = None):
     """The artifact's model as a function of input arrays. ``weights``: the safetensors file's
     bytes, as checked against their hash; the stored config is checked against the allow-list
-    (kiln.trust) before anything is built from it."""
+    (kiln.config.trust) before anything is built from it."""
     import torch
     from hydra.utils import instantiate
     from omegaconf import OmegaConf
     from safetensors.torch import load
 
-    from kiln.trust import Trust, check_stored
+    from kiln.config.trust import Trust, check_stored
 
     if not isinstance(trust, Trust):
         trust = Trust(trust or ())
@@ -80,8 +80,8 @@ def torch_runner(meta: dict, weights: bytes, threads: int, trust=None, where: Pa
 
     from kiln.data.spec import InputSpec
     from kiln.models import build_network
-    from kiln.module import KilnModule
     from kiln.serving.export import ExportPipeline
+    from kiln.training.module import KilnModule
 
     if threads > 0:
         torch.set_num_threads(int(threads))

@@ -12,7 +12,7 @@ import optuna
 import yaml
 from optuna.trial import TrialState
 
-from kiln import atomic_files
+from kiln.files import atomic as atomic_files
 
 log = logging.getLogger("kiln")
 

@@ -20,8 +20,8 @@ from optuna.exceptions import UpdateFinishedTrialError
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.trial import FrozenTrial, TrialState
 
+from kiln.config.secret_overrides import redact
 from kiln.errors import KilnError
-from kiln.secret_overrides import redact
 from kiln.sweep.space import Param
 
 warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)

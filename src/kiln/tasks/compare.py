@@ -14,13 +14,14 @@ import torch
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from kiln import atomic_files, baselines
+from kiln.compare import baselines
+from kiln.compare.leaderboard import summarise, write_leaderboard
 from kiln.config import to_plain
 from kiln.errors import Interrupted, KilnError
-from kiln.leaderboard import summarise, write_leaderboard
-from kiln.metrics import check_monitor, check_ranking_metric, to_python
+from kiln.files import atomic as atomic_files
 from kiln.models import REGISTRY
-from kiln.tasks.common import build_datamodule, build_module, build_trainer
+from kiln.training.builders import build_datamodule, build_module, build_trainer
+from kiln.training.metrics import check_monitor, check_ranking_metric, to_python
 
 log = logging.getLogger("kiln")
 

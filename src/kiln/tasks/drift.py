@@ -14,13 +14,13 @@ import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 
+from kiln.config.trust import trust_from
 from kiln.errors import KilnError
 from kiln.monitoring.detect import compare
 from kiln.monitoring.features import Featurizer, category_counts
 from kiln.monitoring.inputs import read_inputs
 from kiln.monitoring.profile import prediction_values
 from kiln.monitoring.report import print_table, write_reports
-from kiln.trust import trust_from
 
 log = logging.getLogger("kiln")
 DRIFT_EXIT = 3
@@ -43,7 +43,7 @@ def load_reference(cfg: DictConfig) -> tuple[dict, dict, dict | None, object]:
         schema = inputs["schema"] if inputs["kind"] == "schema" else None
         predict = predictor.run if cfg.get("predictions", True) else None
         return meta["profile"], meta["spec"], schema, predict
-    from kiln.tasks.common import load_checkpoint
+    from kiln.training.builders import load_checkpoint
 
     ckpt = load_checkpoint(cfg.get("ckpt_path"), trust_from(cfg))
     meta = ckpt["kiln"]
@@ -66,14 +66,14 @@ def model_predictor(ckpt: dict, data=None):
     """
     from kiln.data.spec import InputSpec
     from kiln.models import build_network
-    from kiln.module import KilnModule
     from kiln.preprocessing.tabular import TabularPreprocessor
-    from kiln.tasks.common import (
+    from kiln.training.builders import (
         build,
         build_checkpoint_datamodule,
         build_module,
         checkpoint_config,
     )
+    from kiln.training.module import KilnModule
 
     meta = ckpt["kiln"]
     spec = InputSpec.from_dict(meta["spec"])

@@ -8,8 +8,8 @@ from pathlib import Path
 import lightning as L
 from omegaconf import DictConfig, OmegaConf
 
-from kiln.metrics import to_python
-from kiln.tasks.common import (
+from kiln.config.trust import trust_from
+from kiln.training.builders import (
     build_checkpoint_datamodule,
     build_module,
     build_trainer,
@@ -19,7 +19,7 @@ from kiln.tasks.common import (
     print_metrics,
     write_json,
 )
-from kiln.trust import trust_from
+from kiln.training.metrics import to_python
 
 log = logging.getLogger("kiln")
 

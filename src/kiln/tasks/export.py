@@ -13,20 +13,20 @@ import numpy as np
 import torch
 from omegaconf import DictConfig
 
-from kiln.atomic_files import REASONS, commit, partial_name, write_failed
+from kiln.config.trust import trust_from
 from kiln.errors import KilnError, why_not_writable
-from kiln.leftovers import clean_partials
+from kiln.files.atomic import REASONS, commit, partial_name, write_failed
+from kiln.files.leftovers import clean_partials
 from kiln.serving import export as ex
 from kiln.serving.artifact import FORMAT_VERSION, ONNX, WEIGHTS, finalize
 from kiln.serving.predictor import Predictor
 from kiln.serving.signing import signing_key
-from kiln.tasks.common import (
+from kiln.training.builders import (
     build_checkpoint_datamodule,
     build_module,
     checkpoint_config,
     load_checkpoint,
 )
-from kiln.trust import trust_from
 
 log = logging.getLogger("kiln")
 

@@ -8,12 +8,12 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
+from kiln.config.trust import trust_from
 from kiln.data.table_io import check_separator
 from kiln.errors import KilnError
-from kiln.leftovers import clean_partials
+from kiln.files.leftovers import clean_partials
 from kiln.serving.batch_files import ChunkWriter, read_chunks
 from kiln.serving.predictor import Predictor
-from kiln.trust import trust_from
 
 log = logging.getLogger("kiln")
 

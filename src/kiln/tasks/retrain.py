@@ -8,18 +8,18 @@ from pathlib import Path
 import lightning as L
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from kiln.config.retrain_keys import OWN_KEYS, refused_override
+from kiln.config.trust import trust_from
 from kiln.errors import KilnError
-from kiln.metrics import improves, to_python
 from kiln.tasks import train
-from kiln.tasks.common import (
+from kiln.training.builders import (
     build_datamodule,
     build_module,
     build_trainer,
     load_checkpoint,
     write_json,
 )
-from kiln.tasks.retrain_keys import OWN_KEYS, refused_override
-from kiln.trust import trust_from
+from kiln.training.metrics import improves, to_python
 
 log = logging.getLogger("kiln")
 

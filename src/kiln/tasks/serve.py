@@ -8,11 +8,11 @@ import socket
 
 from omegaconf import DictConfig, OmegaConf
 
+from kiln.config.trust import trust_from
 from kiln.errors import KilnError
 from kiln.serving.app import create_app
 from kiln.serving.predictor import Predictor
 from kiln.serving.settings import ServeSettings
-from kiln.trust import trust_from
 
 log = logging.getLogger("kiln")
 

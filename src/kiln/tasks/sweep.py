@@ -11,9 +11,8 @@ from pathlib import Path
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
+from kiln.config.secret_overrides import redact
 from kiln.errors import KilnError
-from kiln.metrics import RUN_FIGURES, final_metric_names, improves
-from kiln.secret_overrides import redact
 from kiln.sweep import report
 from kiln.sweep.space import parse_space
 from kiln.sweep.study import (
@@ -25,6 +24,7 @@ from kiln.sweep.study import (
     storage_url,
 )
 from kiln.sweep.worker import Job, compose_trial, work
+from kiln.training.metrics import RUN_FIGURES, final_metric_names, improves
 
 log = logging.getLogger("kiln")
 WORKER_ENV = "KILN_SWEEP_WORKER"  # set in the processes a sweep starts for n_workers > 1

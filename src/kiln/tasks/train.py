@@ -10,13 +10,13 @@ import lightning as L
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 
-from kiln import atomic_files, distributed
 from kiln.config import flatten, print_config, to_plain
+from kiln.config.trust import trust_from
 from kiln.errors import Interrupted, KilnError
-from kiln.leftovers import clean_partials
-from kiln.metrics import check_monitor, to_python
-from kiln.resume_hint import resume_command
-from kiln.tasks.common import (
+from kiln.files import atomic as atomic_files
+from kiln.files.leftovers import clean_partials
+from kiln.training import distributed
+from kiln.training.builders import (
     build_datamodule,
     build_module,
     build_trainer,
@@ -28,9 +28,10 @@ from kiln.tasks.common import (
     print_metrics,
     write_json,
 )
-from kiln.tb import log_hparams
-from kiln.throughput import Throughput
-from kiln.trust import trust_from
+from kiln.training.hparams import log_hparams
+from kiln.training.metrics import check_monitor, to_python
+from kiln.training.resume_hint import resume_command
+from kiln.training.throughput import Throughput
 
 log = logging.getLogger("kiln")
 
@@ -41,7 +42,7 @@ def run(cfg: DictConfig) -> dict[str, float]:
     Returns the final metrics, which also go to ``<run>/metrics.json``.
     """
     if int((cfg.get("cv") or {}).get("folds") or 0) > 1:
-        from kiln.crossval import run_folds
+        from kiln.compare.crossval import run_folds
 
         return run_folds(cfg, run)
     output_dir = Path(cfg.paths.output_dir)
@@ -149,7 +150,7 @@ def run(cfg: DictConfig) -> dict[str, float]:
 
 def stopped_by_sigterm(trainer: L.Trainer, output_dir: Path) -> Interrupted:
     """Exit 143 with the resume command; last.ckpt holds the last whole epoch (a mid-epoch
-    checkpoint would not resume bit-identically), written whole by kiln.checkpoint_io."""
+    checkpoint would not resume bit-identically), written whole by kiln.training.checkpoint_io."""
     dirs = [c.dirpath for c in trainer.checkpoint_callbacks if getattr(c, "filename", "") == "last"]
     last = Path(dirs[0] if dirs and dirs[0] else output_dir / "checkpoints") / "last.ckpt"
     if not last.is_file():

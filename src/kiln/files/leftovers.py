@@ -7,7 +7,7 @@ import os
 import shutil
 from pathlib import Path
 
-from kiln.atomic_files import HOST, PARTIAL
+from kiln.files.atomic import HOST, PARTIAL
 
 
 def _alive(pid: int) -> bool:

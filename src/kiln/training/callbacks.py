@@ -7,8 +7,8 @@ from pathlib import Path
 
 import lightning as L
 
-from kiln import atomic_files
-from kiln.metrics import to_python
+from kiln.files import atomic as atomic_files
+from kiln.training.metrics import to_python
 
 log = logging.getLogger("kiln")
 

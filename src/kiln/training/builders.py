@@ -14,19 +14,20 @@ from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from kiln import atomic_files, lean_hooks
-from kiln.callbacks import PlainProgress
-from kiln.checkpoint_io import AtomicCheckpointIO
+from kiln.config.trust import check_stored
 from kiln.data.spec import InputSpec
 from kiln.data.table_io import MissingTableError
 from kiln.errors import KilnError, not_a_file
+from kiln.files import atomic as atomic_files
 from kiln.models import build_network
-from kiln.module import KilnModule
 from kiln.monitoring import profile as profile_io
-from kiln.optim import fills_total_steps, unwrap
-from kiln.stepping import STEP_KEYS
-from kiln.throughput import Throughput
-from kiln.trust import check_stored
+from kiln.training import lightning_private as lean_hooks
+from kiln.training.callbacks import PlainProgress
+from kiln.training.checkpoint_io import AtomicCheckpointIO
+from kiln.training.module import KilnModule
+from kiln.training.optim import fills_total_steps, unwrap
+from kiln.training.stepping import STEP_KEYS
+from kiln.training.throughput import Throughput
 
 log = logging.getLogger("kiln")
 
@@ -132,7 +133,9 @@ def build_trainer(cfg: DictConfig, output_dir: Path, with_loggers: bool = True) 
             build(lg, "logger") for lg in (cfg.get("logger") or {}).values() if lg is not None
         ]
     trainer_cfg = OmegaConf.to_container(cfg.trainer, resolve=True)
-    for key in STEP_KEYS:  # the module steps the optimizer (kiln.stepping); Lightning refuses them
+    for key in (
+        STEP_KEYS
+    ):  # the module steps the optimizer (kiln.training.stepping); Lightning refuses them
         trainer_cfg.pop(key, None)
     if trainer_cfg.get("enable_progress_bar") is None:
         trainer_cfg["enable_progress_bar"] = sys.stderr.isatty()
@@ -147,7 +150,7 @@ def build_trainer(cfg: DictConfig, output_dir: Path, with_loggers: bool = True) 
         )
     if torch.cuda.is_available():  # TF32 on Ampere+; on a CPU it could only switch oneDNN paths
         torch.set_float32_matmul_precision(str(cfg.get("matmul_precision", "high")))
-    # checkpoints renamed into place (kiln.checkpoint_io) unless the config names its plugins
+    # checkpoints renamed into place (kiln.training.checkpoint_io) unless the config names its plugins
     plugins = {} if trainer_cfg.get("plugins") else {"plugins": [AtomicCheckpointIO()]}
     trainer = build(
         OmegaConf.create(trainer_cfg),
@@ -162,7 +165,7 @@ def build_trainer(cfg: DictConfig, output_dir: Path, with_loggers: bool = True) 
 
 def load_checkpoint(path: str | None, trust=None) -> dict:
     """Read a kiln checkpoint without running pickled code (weights_only), its stored config
-    checked against the allow-list (kiln.trust; ``trust``: what the user trusts beyond it)
+    checked against the allow-list (kiln.config.trust; ``trust``: what the user trusts beyond it)
     before anything is built from it."""
     ckpt = read_checkpoint(path)
     check_stored(ckpt["kiln"].get("config") or {}, f"Checkpoint {path}", trust)

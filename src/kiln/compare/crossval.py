@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from kiln import atomic_files
 from kiln.config import print_config
 from kiln.errors import KilnError
+from kiln.files import atomic as atomic_files
 
 log = logging.getLogger("kiln")
 _NOT_METRICS = ("best_checkpoint", "epochs", "global_step", "fit_seconds")
@@ -37,7 +37,7 @@ def aggregate(results: list[dict]) -> dict[str, dict[str, float]]:
 
 def run_folds(cfg: DictConfig, train: Callable[[DictConfig], dict]) -> dict:
     """Train once per fold with ``train`` (tasks.train.run) and write the summary."""
-    from kiln.tasks.common import write_json
+    from kiln.training.builders import write_json
 
     folds = int(cfg.cv.folds)
     if not str(cfg.data.get("_target_", "")).endswith("TableDataModule"):

@@ -191,11 +191,11 @@ def _refused_by_task(text: str, command: str) -> str | None:
 
 def _task_refusal(command: str, override: str) -> str | None:
     """The command's own sentence for an override it would not apply, if it has one
-    (``kiln.tasks.<command>_keys.refused_override``: light modules, no Lightning import)."""
+    (``kiln.config.<command>_keys.refused_override``: light modules, no Lightning import)."""
     import importlib
 
     try:
-        keys = importlib.import_module(f"kiln.tasks.{command}_keys")
+        keys = importlib.import_module(f"kiln.config.{command}_keys")
     except ImportError:
         return None
     return keys.refused_override(override)

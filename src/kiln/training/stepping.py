@@ -21,7 +21,7 @@ import torch
 from torch import Tensor
 
 from kiln.errors import KilnError
-from kiln.optim import fused_kwargs, scheduler_kwargs, unwrap
+from kiln.training.optim import fused_kwargs, scheduler_kwargs, unwrap
 
 STEP_KEYS = ("gradient_clip_val", "gradient_clip_algorithm", "accumulate_grad_batches")
 

@@ -8,7 +8,7 @@ import math
 from torch import Tensor
 
 from kiln.errors import KilnError
-from kiln.undefined_metrics import undefined
+from kiln.training.undefined_metrics import undefined
 
 
 class EvalSteps:

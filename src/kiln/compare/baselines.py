@@ -18,8 +18,8 @@ from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 from threadpoolctl import threadpool_limits
 
 from kiln.errors import KilnError
-from kiln.metrics import task_metrics, to_python
 from kiln.preprocessing.tokens import TokenCounts
+from kiln.training.metrics import task_metrics, to_python
 
 SMALL_ROWS = 50_000
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import torch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
-from kiln import atomic_files
-from kiln.resume_hint import resume_command
+from kiln.files import atomic as atomic_files
+from kiln.training.resume_hint import resume_command
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):

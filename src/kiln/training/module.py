@@ -14,12 +14,12 @@ from torchmetrics.classification import ConfusionMatrix
 from kiln import __version__
 from kiln.data.spec import InputSpec
 from kiln.errors import KilnError
-from kiln.evaluation import EvalSteps
-from kiln.metrics import task_metrics
 from kiln.monitoring import profile as profile_io
 from kiln.preprocessing.scale import TargetScaler
-from kiln.stepping import ManualStepping, adopt_automatic_progress
-from kiln.undefined_metrics import TargetTally
+from kiln.training.evaluation import EvalSteps
+from kiln.training.metrics import task_metrics
+from kiln.training.stepping import ManualStepping, adopt_automatic_progress
+from kiln.training.undefined_metrics import TargetTally
 
 
 class KilnModule(ManualStepping, EvalSteps, L.LightningModule):
@@ -29,9 +29,9 @@ class KilnModule(ManualStepping, EvalSteps, L.LightningModule):
     (regression); ``predict_step`` returns probabilities or values. Everything fitted from
     data is a buffer of ``preprocessor`` or ``target_scaler``, so it is inside every
     checkpoint. ``monitor`` ({metric, mode}) comes from config and names the best-so-far
-    metric ``<metric>_best``. The optimizer is stepped by ``ManualStepping`` (kiln.stepping),
+    metric ``<metric>_best``. The optimizer is stepped by ``ManualStepping`` (kiln.training.stepping),
     which takes gradient clipping and accumulation as arguments; validation, test and
-    prediction steps are ``EvalSteps`` (kiln.evaluation).
+    prediction steps are ``EvalSteps`` (kiln.training.evaluation).
     """
 
     def __init__(

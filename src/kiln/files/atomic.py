@@ -3,7 +3,7 @@
 A kill or a full disk mid-write leaves the previous version, never a truncated file; the
 temporary name lies in the destination folder, so the rename never crosses a filesystem (where
 a "move" is truncate-then-copy). Temporary names carry the writer's pid and host, so the next
-run can tell a dead run's leftover (removed by kiln.leftovers) from a live run's (left alone).
+run can tell a dead run's leftover (removed by kiln.files.leftovers) from a live run's (left alone).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ HOST = re.sub(r"[^A-Za-z0-9_.]", "_", socket.gethostname())[:40] or "host"
 
 
 def partial_name(path: Path) -> Path:
-    """``.<name>.partial-<pid>-<random>-<host>`` beside ``path`` (kiln.leftovers reads it)."""
+    """``.<name>.partial-<pid>-<random>-<host>`` beside ``path`` (kiln.files.leftovers reads it)."""
     return path.with_name(f".{path.name}{PARTIAL}{os.getpid()}-{secrets.token_hex(4)}-{HOST}")
 
 

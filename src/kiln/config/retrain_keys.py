@@ -1,5 +1,5 @@
 """What ``kiln retrain`` applies of the overrides it is given, and the sentence that refuses the
-rest. A module of its own, free of Lightning, so that kiln.config_errors can ask it about an
+rest. A module of its own, free of Lightning, so that kiln.config.hydra_errors can ask it about an
 override that failed to compose without importing the training stack (seconds)."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ KEPT = {"model": "model", "scheduler": "scheduler", "monitor": "monitor (and so 
 
 def refused_override(override: str) -> str | None:
     """The sentence that refuses an override retrain would not apply (a key of the checkpoint's
-    model, scheduler or monitor, or one retrain does not read), or None. kiln.config_errors
+    model, scheduler or monitor, or one retrain does not read), or None. kiln.config.hydra_errors
     asks this too, for the overrides that do not compose."""
     key = override.split("=", 1)[0].lstrip("+~")
     top = key.split(".", 1)[0]

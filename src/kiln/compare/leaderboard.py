@@ -6,8 +6,8 @@ import csv
 import statistics
 from pathlib import Path
 
-from kiln import atomic_files
 from kiln.errors import KilnError
+from kiln.files import atomic as atomic_files
 
 COLUMNS = (
     "rank",

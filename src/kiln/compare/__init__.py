@@ -1,0 +1,1 @@
+"""Leaderboards: baselines, folds, and the summary of several runs."""
