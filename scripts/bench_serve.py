@@ -49,7 +49,8 @@ def baseline_app(ckpt: str):
     from omegaconf import OmegaConf
 
     from kiln.data.schema import Schema
-    from kiln.training.builders import build_datamodule, build_module, load_checkpoint
+    from kiln.training.builders import build_datamodule, build_module
+    from kiln.training.checkpoints import load_checkpoint
 
     state = load_checkpoint(ckpt)
     cfg = OmegaConf.create(state["kiln"]["config"])

@@ -6,7 +6,7 @@ with automatic and with manual optimisation; (4) kiln: scripts/bench_train.py's 
 All four step a fused AdamW (kiln's choice on CPU), so the differences are the loops' own.
 CPU time of the main thread (``time.thread_time``) resists the other jobs on a shared machine
 better than wall time. Then (5) the ``torch.save`` time of a 64-feature drift profile as
-plain lists and as ``kiln.monitoring.profile.pack`` stores it in checkpoints.
+plain lists and as ``kiln.training.checkpoints.pack`` stores it in checkpoints.
 
     python scripts/bench_step_parts.py [--steps 600] [--batch 256] [--repeats 3]
 
@@ -28,7 +28,8 @@ import torch
 import torch.nn.functional as F
 
 from kiln.data.loader import TensorBatchLoader
-from kiln.monitoring.profile import numeric_profile, pack
+from kiln.monitoring.profile import numeric_profile
+from kiln.training.checkpoints import pack
 
 WARMUP = 50
 DEVICE = "cpu"

@@ -9,7 +9,7 @@ from sklearn.datasets import load_breast_cancer, load_wine
 
 import kiln.api
 from kiln.errors import KilnError
-from kiln.training.builders import load_checkpoint
+from kiln.training.checkpoints import load_checkpoint
 from tests.conftest import cli, run_dir, train
 
 

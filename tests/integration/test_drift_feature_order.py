@@ -17,7 +17,7 @@ import kiln.api
 from kiln.monitoring.features import Featurizer
 from kiln.serving.artifact import METADATA, content_hash
 from kiln.serving.predictor import Predictor
-from kiln.training.builders import load_checkpoint
+from kiln.training.checkpoints import load_checkpoint
 from tests.conftest import train
 from tests.serving.conftest import live_server, to_records
 

@@ -10,7 +10,7 @@ import kiln.api
 from kiln.errors import KilnError
 from kiln.monitoring.images import read_image_folder
 from kiln.monitoring.shift import write_deployed_sets
-from kiln.training.builders import load_checkpoint
+from kiln.training.checkpoints import load_checkpoint
 from tests.conftest import cli, train
 
 

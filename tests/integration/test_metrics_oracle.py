@@ -6,7 +6,8 @@ import torch
 from omegaconf import OmegaConf
 from sklearn import metrics as skm
 
-from kiln.training.builders import build_datamodule, build_module, load_checkpoint
+from kiln.training.builders import build_datamodule, build_module
+from kiln.training.checkpoints import load_checkpoint
 from tests.conftest import train
 
 

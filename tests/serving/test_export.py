@@ -15,7 +15,8 @@ import kiln
 from kiln.data.schema import Schema
 from kiln.errors import KilnError
 from kiln.serving.export import ExportPipeline
-from kiln.training.builders import build_datamodule, build_module, load_checkpoint
+from kiln.training.builders import build_datamodule, build_module
+from kiln.training.checkpoints import load_checkpoint
 from tests.conftest import cli
 from tests.serving.conftest import to_records
 

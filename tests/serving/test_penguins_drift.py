@@ -13,7 +13,7 @@ import kiln.api
 from kiln.data.schema import Schema
 from kiln.errors import KilnError
 from kiln.monitoring.features import Featurizer
-from kiln.training.builders import load_checkpoint
+from kiln.training.checkpoints import load_checkpoint
 from tests.conftest import cli
 from tests.serving.conftest import PENGUINS
 

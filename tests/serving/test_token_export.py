@@ -14,7 +14,8 @@ import kiln.api
 from kiln.errors import KilnError
 from kiln.serving.export import ExportPipeline
 from kiln.serving.schema import InputError
-from kiln.training.builders import build_datamodule, build_module, load_checkpoint
+from kiln.training.builders import build_datamodule, build_module
+from kiln.training.checkpoints import load_checkpoint
 
 TINY = ["data=dna_motif", "data.motif.n=240", "data.motif.min_len=8", "data.motif.max_len=14"]
 MODELS = {

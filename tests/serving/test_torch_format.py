@@ -14,7 +14,8 @@ from omegaconf import OmegaConf
 import kiln
 import kiln.api
 from kiln.serving.export import ExportPipeline
-from kiln.training.builders import build_datamodule, build_module, load_checkpoint
+from kiln.training.builders import build_datamodule, build_module
+from kiln.training.checkpoints import load_checkpoint
 from tests.serving.conftest import to_records
 
 

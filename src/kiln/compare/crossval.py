@@ -37,7 +37,7 @@ def aggregate(results: list[dict]) -> dict[str, dict[str, float]]:
 
 def run_folds(cfg: DictConfig, train: Callable[[DictConfig], dict]) -> dict:
     """Train once per fold with ``train`` (tasks.train.run) and write the summary."""
-    from kiln.training.builders import write_json
+    from kiln.files.atomic import write_json
 
     folds = int(cfg.cv.folds)
     if not str(cfg.data.get("_target_", "")).endswith("TableDataModule"):

@@ -82,36 +82,3 @@ def build_profile(featurizer: Featurizer, inputs: list, spec_task: str, **numeri
         "predictions": None,
         "settings": dict(numeric_kw),
     }
-
-
-PACK_MIN = 64  # lists at least this long go into a checkpoint as one tensor
-
-
-def pack(obj):
-    """The profile for a checkpoint: long lists of numbers become float64 tensors.
-
-    A profile holds tens of thousands of floats (a 1,001-point grid per numeric feature);
-    pickled one by one they took 14 ms a checkpoint for 64 features, twice an epoch (best and
-    last). As tensors they pickle as a few buffers and still load with ``weights_only``.
-    ``unpack`` gives back the plain JSON (``load_checkpoint`` calls it).
-    """
-    if isinstance(obj, dict):
-        return {k: pack(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        if len(obj) >= PACK_MIN and all(type(v) is float for v in obj):
-            import torch
-
-            return torch.tensor(obj, dtype=torch.float64)
-        return [pack(v) for v in obj]
-    return obj
-
-
-def unpack(obj):
-    """``pack`` undone: tensors back to lists of floats."""
-    if isinstance(obj, dict):
-        return {k: unpack(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [unpack(v) for v in obj]
-    if hasattr(obj, "tolist") and not isinstance(obj, (str, bytes)):
-        return obj.tolist()
-    return obj

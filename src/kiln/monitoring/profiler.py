@@ -32,7 +32,7 @@ class ReferenceProfiler(L.Callback):
         if stage != "fit" or getattr(pl_module, "profile", None) is not None:
             return
         if self.from_ckpt:
-            from kiln.training.builders import read_checkpoint  # builds nothing from its config
+            from kiln.training.checkpoints import read_checkpoint  # builds nothing from its config
 
             pl_module.profile = read_checkpoint(self.from_ckpt)["kiln"].get("profile")
             return

@@ -26,7 +26,7 @@ class WarmStart(L.Callback):
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         if stage != "fit" or not self.parts:
             return
-        from kiln.training.builders import read_checkpoint  # builds nothing from its config
+        from kiln.training.checkpoints import read_checkpoint  # builds nothing from its config
 
         state = read_checkpoint(self.ckpt_path)["state_dict"]
         for part in self.parts:

@@ -43,7 +43,7 @@ def load_reference(cfg: DictConfig) -> tuple[dict, dict, dict | None, object]:
         schema = inputs["schema"] if inputs["kind"] == "schema" else None
         predict = predictor.run if cfg.get("predictions", True) else None
         return meta["profile"], meta["spec"], schema, predict
-    from kiln.training.builders import load_checkpoint
+    from kiln.training.checkpoints import load_checkpoint
 
     ckpt = load_checkpoint(cfg.get("ckpt_path"), trust_from(cfg))
     meta = ckpt["kiln"]

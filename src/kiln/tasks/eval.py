@@ -9,17 +9,16 @@ import lightning as L
 from omegaconf import DictConfig, OmegaConf
 
 from kiln.config.trust import trust_from
+from kiln.files.atomic import write_json
 from kiln.training.builders import (
     build_checkpoint_datamodule,
     build_module,
     build_trainer,
-    check_compatible,
     checkpoint_config,
-    load_checkpoint,
-    print_metrics,
-    write_json,
 )
+from kiln.training.checkpoints import check_compatible, load_checkpoint
 from kiln.training.metrics import to_python
+from kiln.training.metrics_table import print_metrics
 
 log = logging.getLogger("kiln")
 

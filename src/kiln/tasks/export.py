@@ -21,12 +21,8 @@ from kiln.serving import export as ex
 from kiln.serving.artifact import FORMAT_VERSION, ONNX, WEIGHTS, finalize
 from kiln.serving.predictor import Predictor
 from kiln.serving.signing import signing_key
-from kiln.training.builders import (
-    build_checkpoint_datamodule,
-    build_module,
-    checkpoint_config,
-    load_checkpoint,
-)
+from kiln.training.builders import build_checkpoint_datamodule, build_module, checkpoint_config
+from kiln.training.checkpoints import load_checkpoint
 
 log = logging.getLogger("kiln")
 

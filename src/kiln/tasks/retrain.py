@@ -11,14 +11,10 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from kiln.config.retrain_keys import OWN_KEYS, refused_override
 from kiln.config.trust import trust_from
 from kiln.errors import KilnError
+from kiln.files.atomic import write_json
 from kiln.tasks import train
-from kiln.training.builders import (
-    build_datamodule,
-    build_module,
-    build_trainer,
-    load_checkpoint,
-    write_json,
-)
+from kiln.training.builders import build_datamodule, build_module, build_trainer
+from kiln.training.checkpoints import load_checkpoint
 from kiln.training.metrics import improves, to_python
 
 log = logging.getLogger("kiln")

@@ -14,22 +14,20 @@ from kiln.config import flatten, print_config, to_plain
 from kiln.config.trust import trust_from
 from kiln.errors import Interrupted, KilnError
 from kiln.files import atomic as atomic_files
+from kiln.files.atomic import write_json
 from kiln.files.leftovers import clean_partials
 from kiln.training import distributed
-from kiln.training.builders import (
-    build_datamodule,
-    build_module,
-    build_trainer,
+from kiln.training.builders import build_datamodule, build_module, build_trainer
+from kiln.training.checkpoints import (
     check_compatible,
     check_resume_length,
     check_weights_fit,
     load_checkpoint,
     prepare_resume,
-    print_metrics,
-    write_json,
 )
 from kiln.training.hparams import log_hparams
 from kiln.training.metrics import check_monitor, to_python
+from kiln.training.metrics_table import print_metrics
 from kiln.training.resume_hint import resume_command
 from kiln.training.throughput import Throughput
 

@@ -14,8 +14,8 @@ from torchmetrics.classification import ConfusionMatrix
 from kiln import __version__
 from kiln.data.spec import InputSpec
 from kiln.errors import KilnError
-from kiln.monitoring import profile as profile_io
 from kiln.preprocessing.scale import TargetScaler
+from kiln.training.checkpoints import pack, unpack
 from kiln.training.evaluation import EvalSteps
 from kiln.training.metrics import task_metrics
 from kiln.training.stepping import ManualStepping, adopt_automatic_progress
@@ -226,10 +226,10 @@ class KilnModule(ManualStepping, EvalSteps, L.LightningModule):
         if "schema" in self.spec.extra:  # tables: the string -> code encoder predict/serve reuse
             checkpoint["kiln"]["schema"] = self.spec.extra["schema"]
         if self.profile is not None:
-            checkpoint["kiln"]["profile"] = profile_io.pack(self.profile)
+            checkpoint["kiln"]["profile"] = pack(self.profile)
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         adopt_automatic_progress(checkpoint)
         self.best = checkpoint.get("kiln", {}).get("best")
         stored = checkpoint.get("kiln", {}).get("profile")
-        self.profile = profile_io.unpack(stored) if stored is not None else self.profile
+        self.profile = unpack(stored) if stored is not None else self.profile
