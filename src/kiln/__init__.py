@@ -1,8 +1,7 @@
 """kiln: config-driven deep-learning training, from data to served model."""
 
 from kiln.errors import KilnError
-
-__version__ = "0.1.0"
+from kiln.version import __version__
 
 __all__ = ["KilnError", "__version__", "load"]
 

@@ -185,7 +185,7 @@ def main(argv: list[str] | None = None) -> None:
             print(USAGE.format(commands=lines))
             return
         if argv[0] in ("-V", "--version"):
-            from kiln import __version__
+            from kiln.version import __version__
 
             print(f"kiln {__version__}")
             return

@@ -16,7 +16,7 @@ def register_resolvers() -> None:
     if not OmegaConf.has_resolver("kiln_uid"):
         OmegaConf.register_new_resolver("kiln_uid", lambda: secrets.token_hex(3), use_cache=True)
     if not OmegaConf.has_resolver("kiln_run_dir"):  # rank 0's run dir; a scratch dir elsewhere
-        from kiln.training.distributed import run_dir
+        from kiln.config.ranks import run_dir
 
         # not cached: Hydra's submitit launcher hands each SLURM task the submitting process's
         # resolver cache (so the time and suffix match), and the rank must be this task's own

@@ -8,6 +8,7 @@ from sklearn import datasets
 from torch import nn
 
 from kiln.data.base import InMemoryDataModule, RawData
+from kiln.data.pixels import shift_pixels
 from kiln.errors import KilnError
 from kiln.preprocessing.scale import Standardize
 
@@ -49,8 +50,6 @@ class SklearnDataModule(InMemoryDataModule):
         bunch = _LOADERS[self.name]()
         x = np.asarray(bunch.data, dtype=np.float32)
         if self.name == "digits":  # a lighting change for the drift experiment (0 and 1: none)
-            from kiln.monitoring.shift import shift_pixels
-
             x = shift_pixels(x, self.brightness, self.contrast)
         self.feature_names = [str(n) for n in getattr(bunch, "feature_names", [])] or None
         y = np.asarray(bunch.target)

@@ -1,6 +1,6 @@
 """The drift experiments' "deployed" data: digits under other light, penguins from another site.
 
-``shift_pixels`` changes brightness and contrast of raw pixels the way a camera under other
+``shift_pixels`` (kiln.data.pixels) changes brightness and contrast of raw pixels the way a camera under other
 light would; ``write_deployed_sets`` writes a clean and a shifted copy of a data module's
 test split to .npz files that ``kiln drift input=...`` reads. ``shift_table`` records a column
 in other units and adds a category never seen; ``write_deployed_tables`` writes the penguins
@@ -14,20 +14,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from kiln.data.pixels import shift_pixels
 from kiln.errors import KilnError
 from kiln.files import atomic as atomic_files
-
-
-def shift_pixels(x: np.ndarray, brightness: float = 0.0, contrast: float = 1.0,
-                 max_value: float = 16.0) -> np.ndarray:  # fmt: skip
-    """(x - mid) * contrast + mid + brightness * max_value, clipped to [0, max_value]."""
-    if contrast <= 0:
-        raise KilnError(f"data.contrast={contrast} must be positive; use e.g. 0.6 or 1.5.")
-    if brightness == 0.0 and contrast == 1.0:
-        return x
-    mid = max_value / 2
-    out = (x.astype(np.float32) - mid) * contrast + mid + brightness * max_value
-    return np.clip(out, 0.0, max_value).astype(x.dtype, copy=False)
 
 
 def write_pngs(x: np.ndarray, folder: str | Path, max_value: float = 16.0) -> Path:

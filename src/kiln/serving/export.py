@@ -127,7 +127,7 @@ def versions() -> dict:
     import onnx
     import onnxruntime
 
-    from kiln import __version__
+    from kiln.version import __version__
 
     return {
         "kiln": __version__,

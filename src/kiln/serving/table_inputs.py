@@ -13,7 +13,7 @@ import pandas as pd
 
 from kiln.data.schema import Schema
 from kiln.errors import KilnError
-from kiln.serving.schema import InputError, check_record_fields
+from kiln.serving.records import InputError, check_record_fields
 
 # JSON types accepted per column type (None is always accepted: a missing value)
 _ACCEPTS = {

@@ -80,14 +80,14 @@ def torch_runner(meta: dict, weights: bytes, threads: int, trust=None, where: Pa
 
     from kiln.data.spec import InputSpec
     from kiln.models import build_network
+    from kiln.models.pipeline import InferencePipeline
     from kiln.serving.export import ExportPipeline
-    from kiln.training.module import KilnModule
 
     if threads > 0:
         torch.set_num_threads(int(threads))
     spec = InputSpec.from_dict(meta["spec"])
     network = build_network(instantiate(OmegaConf.create(meta["config"]["model"])), spec)
-    module = KilnModule(network=network, spec=spec, preprocessor=preprocessor(meta, spec))
+    module = InferencePipeline(network, spec, preprocessor(meta, spec))
     module.load_state_dict(load(weights), strict=True)
     pipeline = ExportPipeline(module).eval()
 

@@ -17,7 +17,7 @@ SKIP = {"paths", "task_name", "print_config", "sweep", "hydra"}
 
 def _composed(command: str, overrides: list[str], config_dir: str | None):
     """(unresolved config as plain data, group choices) of a composition."""
-    from kiln.api import compose
+    from kiln.config.compose import compose
 
     cfg = compose(command, overrides, config_dir)
     choices = {

@@ -13,11 +13,12 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import optuna
-from omegaconf import open_dict
+from omegaconf import DictConfig, open_dict
 from optuna.distributions import CategoricalDistribution, IntDistribution
 from optuna.trial import TrialState
 
@@ -43,6 +44,7 @@ class Job:
     prune_metric: str | None = None
     config_dir: str | None = None
     heartbeat_s: int = 10
+    train: Callable[[DictConfig], dict] | None = None  # kiln.tasks.train.run, given by the task
     ran: list[int] = field(default_factory=list)
 
 
@@ -80,7 +82,7 @@ def suggest(trial: optuna.Trial, p: Param):
 
 def compose_trial(job: Job, param_overrides: list[str], run_dir: Path):
     """The trial's config: the sweep's config with the sampled values, as a train run."""
-    from kiln.api import compose
+    from kiln.config.compose import compose
 
     cfg = compose(
         "sweep", [*job.overrides, *param_overrides, f"hydra.run.dir={run_dir}"], job.config_dir
@@ -113,8 +115,6 @@ def work(job: Job) -> list[int]:
 
 
 def run_trial(job: Job, trial: optuna.Trial) -> None:
-    from kiln.tasks import train
-
     values = {p.key: suggest(trial, p) for p in job.space}
     param_overrides = [p.override(values[p.key]) for p in job.space]
     run_dir = (job.sweep_dir / "trials" / f"{trial.number:04d}").resolve()
@@ -132,7 +132,7 @@ def run_trial(job: Job, trial: optuna.Trial) -> None:
     summary, error = None, None
     with Heartbeat(job.storage, trial._trial_id, job.heartbeat_s):
         try:
-            summary = train.run(compose_trial(job, param_overrides, run_dir))
+            summary = job.train(compose_trial(job, param_overrides, run_dir))
         except KeyboardInterrupt:
             _fail(job, trial, "interrupted (KeyboardInterrupt)", retry=True)
             raise

@@ -29,11 +29,10 @@ DRIFT_EXIT = 3
 def load_reference(cfg: DictConfig) -> tuple[dict, dict, dict | None, object]:
     """(profile, spec, schema, predict function or None) from ckpt_path or artifact."""
     if cfg.get("artifact"):
-        import kiln
+        from kiln.serving.predictor import load
 
-        predictor = kiln.load(
-            cfg.artifact, trust_targets=trust_from(cfg)
-        )  # checks the files against their hashes
+        # checks the files against their hashes (and the signature, with a key set)
+        predictor = load(cfg.artifact, trust_targets=trust_from(cfg))
         meta = predictor.meta
         if not meta.get("profile"):
             raise KilnError(

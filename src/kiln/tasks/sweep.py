@@ -24,6 +24,7 @@ from kiln.sweep.study import (
     storage_url,
 )
 from kiln.sweep.worker import Job, compose_trial, work
+from kiln.tasks import train
 from kiln.training.metrics import RUN_FIGURES, final_metric_names, improves
 
 log = logging.getLogger("kiln")
@@ -87,6 +88,7 @@ def run(cfg: DictConfig) -> dict:
         prune_metric,
         config_dir,
         int(s.heartbeat_s),
+        train=train.run,
     )
     if not is_worker:
         _check_space(job)

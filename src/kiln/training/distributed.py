@@ -16,42 +16,15 @@ import tempfile
 import warnings
 from pathlib import Path
 
+from kiln.config.ranks import (  # re-exported: the rank is known at config time
+    _SCRATCH_PREFIX,
+    is_rank_zero,
+    process_rank,  # noqa: F401
+    run_dir,  # noqa: F401
+)
 from kiln.errors import KilnError
 
 log = logging.getLogger("kiln")
-
-_SCRATCH_PREFIX = "kiln-rank"
-
-
-def process_rank() -> int:
-    """This process's global rank as its launcher set it (0 when nothing launched it).
-
-    torchrun sets RANK; Lightning's own children get LOCAL_RANK (and NODE_RANK); srun sets
-    SLURM_PROCID. The order is Lightning's: SLURM_PROCID may linger outside a SLURM launch.
-    """
-    if os.environ.get("RANK") is not None:
-        return int(os.environ["RANK"])
-    if os.environ.get("LOCAL_RANK") is not None:
-        return int(os.environ["LOCAL_RANK"]) + int(os.environ.get("NODE_RANK", 0))
-    return int(os.environ.get("SLURM_PROCID", 0))
-
-
-def is_rank_zero() -> bool:
-    return process_rank() == 0
-
-
-def run_dir(path: str) -> str:
-    """Hydra resolver ``${kiln_run_dir:<path>}``: the run directory on rank 0.
-
-    Under torchrun or srun every rank composes its own config, and its own time and random
-    suffix. The other ranks get a scratch directory outside the runs root, removed when they
-    finish; they write nothing there but Hydra's bookkeeping, and Lightning broadcasts rank 0's
-    checkpoint directory to them.
-    """
-    rank = process_rank()
-    if rank == 0:
-        return path
-    return str(Path(tempfile.gettempdir()) / f"{_SCRATCH_PREFIX}{rank}-{os.getpid()}")
 
 
 def quiet_other_ranks() -> None:

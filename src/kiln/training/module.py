@@ -11,15 +11,15 @@ from torch import Tensor, nn
 from torchmetrics import MeanMetric
 from torchmetrics.classification import ConfusionMatrix
 
-from kiln import __version__
 from kiln.data.spec import InputSpec
 from kiln.errors import KilnError
-from kiln.preprocessing.scale import TargetScaler
+from kiln.models.pipeline import network_output, prediction, target_scaler_for
 from kiln.training.checkpoints import pack, unpack
 from kiln.training.evaluation import EvalSteps
 from kiln.training.metrics import task_metrics
 from kiln.training.stepping import ManualStepping, adopt_automatic_progress
 from kiln.training.undefined_metrics import TargetTally
+from kiln.version import __version__
 
 
 class KilnModule(ManualStepping, EvalSteps, L.LightningModule):
@@ -55,11 +55,7 @@ class KilnModule(ManualStepping, EvalSteps, L.LightningModule):
         self.spec = spec
         self.preprocessor = preprocessor if preprocessor is not None else nn.Identity()
         self.network = network
-        self.target_scaler = (
-            TargetScaler(*(target_stats or (0.0, 1.0)))
-            if spec.task in ("regression", "forecast")
-            else None
-        )
+        self.target_scaler = target_scaler_for(spec, target_stats)
         self.optimizer_factory = optimizer
         self.scheduler_cfg = scheduler
         self.monitor = dict(monitor or {"metric": "val/loss", "mode": "min"})
@@ -112,8 +108,7 @@ class KilnModule(ManualStepping, EvalSteps, L.LightningModule):
         x = self.preprocessor(x)
         if self.channels_last and x.ndim == 4:
             x = x.contiguous(memory_format=torch.channels_last)
-        z = self.network(x)
-        return z.squeeze(-1) if self.spec.task not in ("multiclass", "forecast") else z
+        return network_output(self.spec, self.network(x))
 
     def forward(self, x: Tensor) -> Tensor:
         z = self.raw_output(x)
@@ -121,11 +116,7 @@ class KilnModule(ManualStepping, EvalSteps, L.LightningModule):
 
     def to_prediction(self, z: Tensor) -> Tensor:
         """Probabilities for classification, original-scale values for regression."""
-        if self.spec.task == "multiclass":
-            return z.float().softmax(-1)
-        if self.spec.task == "binary":
-            return z.float().sigmoid()
-        return self.target_scaler(z.float())
+        return prediction(self.spec, self.target_scaler, z)
 
     def loss(self, z: Tensor, y: Tensor) -> Tensor:
         if self.spec.task == "multiclass":
