@@ -111,3 +111,27 @@ def test_what_the_allow_list_takes():
 def test_the_payload_is_refused_wherever_it_sits(tmp_path):
     with pytest.raises(kiln.KilnError, match="builtins.print"):
         check_stored({"optimizer": {"fn": [payload(tmp_path / "x.pth")]}}, "x")
+
+
+def test_a_checkpoint_written_before_the_layered_package_names_moved_modules(
+    penguins_ckpt, tmp_path
+):
+    """Its scheduler (kiln.optim.warmup_cosine) and callback (kiln.callbacks...) are read at
+    their new paths, and such a checkpoint still evaluates."""
+    from hydra.utils import get_object
+
+    config = {
+        "scheduler": {"fn": {"_target_": "kiln.optim.warmup_cosine", "_partial_": True}},
+        "callbacks": {"cm": {"_target_": "kiln.callbacks.ConfusionMatrixImage"}},
+    }
+    check_stored(config, "Checkpoint old.ckpt")
+    assert config["scheduler"]["fn"]["_target_"] == "kiln.training.optim.warmup_cosine"
+    assert callable(get_object(config["callbacks"]["cm"]["_target_"]))
+
+    def edit(stored: dict) -> None:
+        stored["callbacks"]["confusion_matrix"] = {
+            "_target_": "kiln.callbacks.ConfusionMatrixImage"
+        }
+
+    old = tampered_checkpoint(penguins_ckpt, tmp_path / "old.ckpt", edit)
+    assert "test/acc" in evaluate(old, tmp_path)

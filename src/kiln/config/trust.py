@@ -135,10 +135,44 @@ def _config_dir_targets() -> set[str]:
     return found
 
 
+# modules that moved in the layered package (issue 15): a checkpoint written before names them
+# by their old path; its targets are read at the new one (then checked like any other)
+MOVED_MODULES = {
+    "kiln.callbacks": "kiln.training.callbacks",
+    "kiln.optim": "kiln.training.optim",
+    "kiln.metrics": "kiln.training.metrics",
+    "kiln.module": "kiln.training.module",
+    "kiln.throughput": "kiln.training.throughput",
+    "kiln.multirun": "kiln.config.multirun",
+    "kiln.baselines": "kiln.compare.baselines",
+}
+
+
+def moved_target(target: str) -> str:
+    """``target`` at its module's current path (kiln.optim.warmup_cosine -> kiln.training...)."""
+    module, _, name = target.rpartition(".")
+    return f"{MOVED_MODULES[module]}.{name}" if module in MOVED_MODULES else target
+
+
+def _follow_moves(node) -> None:
+    if isinstance(node, dict):
+        if isinstance(node.get("_target_"), str):
+            node["_target_"] = moved_target(node["_target_"])
+        children = node.values()
+    elif isinstance(node, list):
+        children = node
+    else:
+        return
+    for child in children:
+        _follow_moves(child)
+
+
 def check_stored(config, source: str, trust: Trust | None = None) -> None:
     """Refuse a config read from ``source`` (a checkpoint, an artifact) that would build
-    anything outside the allow-list; called before any object is built from it."""
+    anything outside the allow-list; called before any object is built from it. Targets of
+    modules kiln has since moved are first rewritten in place to their new path."""
     trust = trust or Trust()
+    _follow_moves(config)
     for where, target in _target_fields(config, ""):
         if not isinstance(target, str) or not target or "${" in target:
             raise KilnError(
