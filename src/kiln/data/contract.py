@@ -4,7 +4,7 @@ After ``setup("fit")``: ``spec`` (an InputSpec: kind, shape, task, num_outputs, 
 and loaders of batches that are tuples ``(*inputs, target)``. Optional, with these defaults:
 ``preprocessor`` (an nn.Module in front of the network: none), ``target_stats`` ((mean, std) of
 a regression target: (0, 1)), ``report()`` (rows per split: the spec alone), ``batch_size``, and
-``splits`` ({"test": (*inputs, target)} tensors: read from ``test_dataloader()`` for export).
+``splits`` ({"train": (*inputs, target), ...} tensors: else read from the loaders).
 """
 
 from __future__ import annotations
@@ -32,16 +32,17 @@ def adopt(dm) -> None:
         dm.report = lambda: {"dataset": spec.dataset, "task": spec.task, "spec": spec.to_dict()}
 
 
-def test_split(dm) -> tuple[torch.Tensor, ...]:
-    """The test split as tensors ``(*inputs, target)``: kiln's ``splits``, else every batch of
-    ``test_dataloader()`` joined (a user's data module; export's parity check runs on it)."""
+def split_tensors(dm, name: str) -> tuple[torch.Tensor, ...]:
+    """A split as tensors ``(*inputs, target)``: kiln's ``splits[name]``, else every batch of
+    ``<name>_dataloader()`` joined (a user's data module: export's parity check and the drift
+    reference read it)."""
     splits = getattr(dm, "splits", None)
-    if isinstance(splits, dict) and "test" in splits:
-        return tuple(splits["test"])
-    batches = [tuple(b) for b in dm.test_dataloader()]
+    if isinstance(splits, dict) and name in splits:
+        return tuple(splits[name])
+    batches = [tuple(b) for b in getattr(dm, f"{name}_dataloader")()]
     if not batches:
         raise KilnError(
-            "the data module's test_dataloader() gave no batches; kiln export checks the "
-            "artifact against PyTorch on the test split, so give it rows."
+            f"the data module's {name}_dataloader() gave no batches; kiln needs rows in the "
+            f"{name} split (export checks the artifact on the test split against PyTorch)."
         )
     return tuple(torch.cat([b[i] for b in batches]) for i in range(len(batches[0])))
