@@ -53,7 +53,10 @@ def train(tmp_path, *overrides):
             "monitor.mode=min",
             r"^monitor\.metric=val/bal_acc improves as it gets larger but monitor\.mode=min; set monitor\.mode=max\.$",
         ),
-        ("data.dataset.n=0", r"^data.dataset \(Blobs\) is empty; give it at least a few rows per split\.$"),
+        (
+            "data.dataset.n=0",
+            r"^data.dataset \(Blobs\) is empty; give it at least a few rows per split\.$",
+        ),
     ],
 )
 def test_a_broken_extension_is_one_sentence(tmp_path, override, sentence):
