@@ -12,6 +12,7 @@ import lightning as L
 import numpy as np
 import torch
 
+from kiln.data.contract import split_tensors
 from kiln.monitoring.features import Featurizer
 from kiln.monitoring.profile import build_profile, prediction_profile
 
@@ -37,7 +38,7 @@ class ReferenceProfiler(L.Callback):
             pl_module.profile = read_checkpoint(self.from_ckpt)["kiln"].get("profile")
             return
         dm = trainer.datamodule
-        inputs = [t.cpu() for t in dm.splits["train"][:-1]]
+        inputs = [t.cpu() for t in split_tensors(dm, "train")[:-1]]
         featurizer = Featurizer.for_data(dm, inputs, self.image_components)
         pl_module.profile = build_profile(
             featurizer, [t.numpy() for t in inputs], dm.spec.task, **self.numeric_kw

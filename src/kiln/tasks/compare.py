@@ -19,7 +19,7 @@ from kiln.compare.leaderboard import summarise, write_leaderboard
 from kiln.config import to_plain
 from kiln.errors import Interrupted, KilnError
 from kiln.files import atomic as atomic_files
-from kiln.models import REGISTRY
+from kiln.models import model_names
 from kiln.training.builders import build_datamodule, build_module, build_trainer
 from kiln.training.metrics import check_monitor, check_ranking_metric, to_python
 
@@ -31,7 +31,7 @@ def model_config(name: str) -> DictConfig:
     path = resources.files("kiln.conf").joinpath("model", f"{name}.yaml")
     if not path.is_file():
         raise KilnError(
-            f"models: {name!r} is not a model config; use baselines or any of {', '.join(sorted(REGISTRY))}."
+            f"models: {name!r} is not a model config; use baselines or any of {', '.join(model_names())}."
         )
     node = OmegaConf.create(path.read_text())
     base = OmegaConf.create()

@@ -14,6 +14,7 @@ import torch
 from omegaconf import DictConfig
 
 from kiln.config.trust import trust_from
+from kiln.data.contract import split_tensors
 from kiln.errors import KilnError, why_not_writable
 from kiln.files.atomic import REASONS, commit, partial_name, write_failed
 from kiln.files.leftovers import clean_partials
@@ -55,7 +56,7 @@ def run(cfg: DictConfig) -> dict:
 
         check_rebuildable(_qualname(module.preprocessor))
     pipeline = ex.ExportPipeline(module).eval()
-    test_inputs = [t.cpu().numpy() for t in dm.splits["test"][:-1]]
+    test_inputs = [t.cpu().numpy() for t in split_tensors(dm, "test")[:-1]]
     schema = ex.infer_schema(dm, dm.spec, pipeline, test_inputs)
 
     for line in clean_partials(out.parent):  # what a killed kiln export left beside its output

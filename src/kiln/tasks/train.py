@@ -59,7 +59,7 @@ def run(cfg: DictConfig) -> dict[str, float]:
     dm = build_datamodule(cfg.data)
     plain = to_plain(cfg)
     module = build_module(cfg, dm, run_config=plain)  # an incompatible model is named first
-    check_monitor(cfg.monitor, dm.spec.task)
+    check_monitor(cfg.monitor, dm.spec.task, module.metric_directions)
     resume_from = None
     if cfg.get("ckpt_path"):
         for line in clean_partials(Path(cfg.ckpt_path).parent):  # a killed run's temp files

@@ -12,13 +12,15 @@ from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from kiln.data.contract import adopt
 from kiln.data.spec import InputSpec
 from kiln.data.table_io import MissingTableError
 from kiln.errors import KilnError
-from kiln.models import build_network
+from kiln.models import build_network, check_output, is_users
 from kiln.training import lightning_private as lean_hooks
 from kiln.training.callbacks import PlainProgress
 from kiln.training.checkpoint_io import AtomicCheckpointIO
+from kiln.training.extensions import build_loss, build_metrics, directions
 from kiln.training.module import KilnModule
 from kiln.training.optim import fills_total_steps, unwrap
 from kiln.training.stepping import STEP_KEYS
@@ -41,8 +43,15 @@ def build(node: DictConfig, what: str, **kwargs):
 
 
 def build_datamodule(data_cfg: DictConfig):
+    """The data module, set up for fitting and checked against kiln.data.contract."""
     dm = build(data_cfg, "data")
+    if not isinstance(dm, L.LightningDataModule):
+        raise KilnError(
+            f"data._target_ built a {type(dm).__name__}, not a LightningDataModule; for a torch "
+            "Dataset use data=dataset +data.dataset._target_=<your class> (docs/extending.md)."
+        )
     dm.setup("fit")
+    adopt(dm)
     return dm
 
 
@@ -81,7 +90,10 @@ def build_checkpoint_datamodule(data_cfg: DictConfig, command: str, given=None):
 def build_module(cfg: DictConfig, dm, run_config: dict | None = None) -> KilnModule:
     """Network from config + the data's spec, wrapped with the fitted preprocessing."""
     spec: InputSpec = dm.spec
-    network = build_network(build(cfg.model, "model"), spec)
+    factory = build(cfg.model, "model")
+    network = build_network(factory, spec)
+    if is_users(factory):  # kiln's own models are tested; a user's output shape is probed
+        check_output(network, probe_batch(dm), spec, f"{cfg.model._target_}")
     scheduler = None
     if cfg.get("scheduler") and cfg.scheduler.get("fn") is not None:
         scheduler = {
@@ -89,7 +101,8 @@ def build_module(cfg: DictConfig, dm, run_config: dict | None = None) -> KilnMod
             "interval": cfg.scheduler.get("interval", "epoch"),
         }
         check_schedule_length(scheduler["fn"], cfg.get("trainer") or {})
-    return KilnModule(
+    extra_metrics = build_metrics(cfg, build, spec.task)
+    module = KilnModule(
         network=network,
         spec=spec,
         preprocessor=dm.preprocessor,
@@ -100,8 +113,26 @@ def build_module(cfg: DictConfig, dm, run_config: dict | None = None) -> KilnMod
         compile=bool(cfg.get("compile", False)),
         seed=int(cfg.get("seed", 0)),
         run_config=run_config,
+        loss_fn=build_loss(cfg, build),
+        extra_metrics=extra_metrics,
         **{k: v for k in STEP_KEYS if (v := (cfg.get("trainer") or {}).get(k)) is not None},
     )
+    module.metric_directions = directions(extra_metrics)  # the user's, for check_monitor
+    return module
+
+
+def probe_batch(dm, rows: int = 2):
+    """A few training rows as the network sees them (through the fitted preprocessor)."""
+    splits = getattr(dm, "splits", None)
+    batch = (
+        splits["train"]
+        if isinstance(splits, dict) and "train" in splits
+        else next(iter(dm.train_dataloader()))
+    )
+    *inputs, _ = (t[:rows].cpu() for t in batch)
+    x = inputs[0] if len(inputs) == 1 else tuple(inputs)
+    with torch.no_grad():
+        return dm.preprocessor(x) if dm.preprocessor is not None else x
 
 
 def check_schedule_length(scheduler_fn, cfg_trainer) -> None:

@@ -88,10 +88,12 @@ def to_python(metrics: dict) -> dict[str, float]:
     return {k: float(v.item() if isinstance(v, torch.Tensor) else v) for k, v in metrics.items()}
 
 
-def check_monitor(monitor, task: str) -> None:
-    """monitor.metric must be a validation metric of the task, and monitor.mode its direction."""
+def check_monitor(monitor, task: str, extra: dict[str, str | None] | None = None) -> None:
+    """monitor.metric must be a validation metric of the task (or a user's, ``extra``: name ->
+    its direction, None when unknown), and monitor.mode its direction."""
     metric, mode = monitor.get("metric"), monitor.get("mode")
-    logged = metric_names(task, "val")
+    extra = extra or {}
+    logged = metric_names(task, "val") + [f"val/{n}" for n in extra]
     if metric not in logged:
         lower = [m.split("/")[1] for m in logged if improves(m) == "min"]
         hint = f" (monitor.mode=min for {', '.join(lower)})"
@@ -99,8 +101,8 @@ def check_monitor(monitor, task: str) -> None:
             f"monitor.metric={metric!r} is not logged in validation for a {task} task; "
             f"use one of {', '.join(logged)}{hint}."
         )
-    expected = improves(metric)
-    if mode != expected:
+    expected = improves(metric) or extra.get(str(metric).split("/", 1)[-1])
+    if expected is not None and mode != expected:
         raise KilnError(
             f"monitor.metric={metric} improves as it gets {'smaller' if expected == 'min' else 'larger'} "
             f"but monitor.mode={mode}; set monitor.mode={expected}."

@@ -49,6 +49,8 @@ class KilnModule(ManualStepping, EvalSteps, L.LightningModule):
         gradient_clip_val: float | None = None,
         gradient_clip_algorithm: str = "norm",
         accumulate_grad_batches: int = 1,
+        loss_fn: nn.Module | None = None,
+        extra_metrics: dict | None = None,
     ) -> None:
         super().__init__()
         self.init_stepping(gradient_clip_val, gradient_clip_algorithm, accumulate_grad_batches)
@@ -66,7 +68,9 @@ class KilnModule(ManualStepping, EvalSteps, L.LightningModule):
         if compile:
             self.network.compile()  # in place: state_dict keys stay the same with and without it
         n = spec.num_outputs
+        self.loss_fn = loss_fn  # a user's loss (kiln.training.extensions), else the task's
         full = task_metrics(spec.task, n)
+        full.add_metrics(dict(extra_metrics or {}))  # a user's torchmetrics, as val/<name>
         self.val_metrics = full.clone(prefix="val/")
         self.test_metrics = full.clone(prefix="test/")
         self.val_loss, self.test_loss = MeanMetric(), MeanMetric()
@@ -119,6 +123,11 @@ class KilnModule(ManualStepping, EvalSteps, L.LightningModule):
         return prediction(self.spec, self.target_scaler, z)
 
     def loss(self, z: Tensor, y: Tensor) -> Tensor:
+        if self.loss_fn is not None:  # given what the task's own loss below is given
+            target = y.float() if self.spec.task == "binary" else y
+            return self.loss_fn(
+                z.float(), target if self.spec.is_classification else self.target_scaler.scale(y)
+            )
         if self.spec.task == "multiclass":
             return F.cross_entropy(z.float(), y)
         if self.spec.task == "binary":
