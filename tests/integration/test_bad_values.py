@@ -19,6 +19,14 @@ from tests.conftest import cli, run_dir, train
         ("train", "seed=abc", "seed='abc' is not an integer"),
         ("train", "model.dropout=2", "model.dropout=2 must be at least 0 and below 1"),
         ("compare", "cv.folds=abc", "cv.folds='abc' is not an integer"),
+        ("compare", "cv.test_folds=abc", "cv.test_folds='abc' must be an integer of at least 1"),
+        ("compare", "cv.test_folds=0", "cv.test_folds=0 must be an integer of at least 1"),
+        # the old name of compare's test folds is train's validation folds: refused, named
+        (
+            "compare",
+            "cv.folds=3",
+            "kiln compare's test folds are cv.test_folds, so pass cv.test_folds=3",
+        ),
         ("sweep", "sweep.n_trials=abc", "sweep.n_trials='abc' is not an integer"),
         ("retrain", "optimizer.lr=abc", "optimizer.lr='abc' is not a number"),
         ("export", "tolerance=abc", "tolerance='abc' is not a number"),

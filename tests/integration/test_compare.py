@@ -82,7 +82,7 @@ def test_forecast_compare_has_naive_baselines_and_folds_give_a_spread(runs):
         "models=[mlp,baselines]",
         "monitor.metric=val/rmse",
         "monitor.mode=min",
-        "cv.folds=2",
+        "cv.test_folds=2",
         "trainer.max_epochs=3",  # fold 0 trains 2 batches; 4 steps break OneCycleLR
         "logger=none",
     )
@@ -95,13 +95,13 @@ def test_forecast_compare_has_naive_baselines_and_folds_give_a_spread(runs):
     assert "±" in (Path(res["output_dir"]) / "leaderboard.md").read_text()
     # repeated hold-out (cv.mode=holdout): a chronological split does not move with the seed
     held = compare(runs, "data=sunspots", "models=[baselines]", "monitor.metric=val/rmse",
-                   "monitor.mode=min", "cv.folds=2", "cv.mode=holdout", "logger=none")  # fmt: skip
+                   "monitor.mode=min", "cv.test_folds=2", "cv.mode=holdout", "logger=none")  # fmt: skip
     last = next(r for r in held["leaderboard"] if r["model"] == "last_value")
     assert last["folds"] == 2 and last["std"] == 0
 
 
-def test_cv_folds_is_k_fold_cross_validation(runs):
-    res = compare(runs, "data=wine", "models=[mlp,baselines]", "cv.folds=3", *FAST[:2])
+def test_cv_test_folds_is_k_fold_cross_validation(runs):
+    res = compare(runs, "data=wine", "models=[mlp,baselines]", "cv.test_folds=3", *FAST[:2])
     rows = {r["model"]: r for r in res["leaderboard"]}
     assert all(r["folds"] == 3 for r in rows.values()) and rows["mlp"]["std"] > 0
     assert sorted(r["fold"] for r in res["results"] if r["model"] == "mlp") == [0, 1, 2]

@@ -1,4 +1,4 @@
-"""Test folds (kiln compare cv.folds): K disjoint test folds that cover every row once,
+"""Test folds (kiln compare cv.test_folds): K disjoint test folds that cover every row once,
 stratified, with preprocessing fitted on each fold's training rows; time series move forward."""
 
 from collections import Counter
