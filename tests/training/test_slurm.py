@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO, cli
-from tests.integration.test_ddp import COMMON, PROBE, write_config_dir
+from tests.training.test_ddp import COMMON, PROBE, write_config_dir
 
 pytestmark = pytest.mark.slow
 SBIN = ("/usr/sbin", "/usr/local/sbin")

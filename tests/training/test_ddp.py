@@ -16,7 +16,7 @@ import kiln.api
 from kiln.errors import KilnError
 from tests.conftest import REPO, cli
 
-PROBE = "tests.integration.ddp_probe"
+PROBE = "tests.training.ddp_probe"
 COMMON = [
     "data=ids",
     "model=mlp",
