@@ -16,7 +16,7 @@ import kiln.api
 from kiln.compare.baselines import features
 from kiln.errors import KilnError
 from kiln.training.builders import build_datamodule
-from tests.conftest import cli
+from tests.helpers import cli
 
 FAST = [
     "trainer.max_epochs=2",

@@ -7,7 +7,7 @@ import pytest
 
 import kiln.api
 from kiln.errors import KilnError
-from tests.conftest import cli, run_dir, train
+from tests.helpers import cli, run_dir, train
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 
 import json
 
-from tests.conftest import cli
+from tests.helpers import cli
 
 
 def test_multirun_prints_each_jobs_final_metrics(runs):

@@ -9,7 +9,7 @@ import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from kiln.data.table import TableDataModule, register_dataframe
-from tests.conftest import REPO, cli, run_dir, train
+from tests.helpers import REPO, cli, run_dir, train
 
 PENGUINS = REPO / "data" / "penguins.csv"
 

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from kiln.errors import KilnError
-from tests.conftest import cli, train
+from tests.helpers import cli, train
 
 GOOD = "a,b,c,y\n" + "".join(f"{i % 7},{i * 0.5},{'uv'[i % 2]},{i % 3}\n" for i in range(40))
 

@@ -7,7 +7,7 @@ import pytest
 
 from kiln.errors import KilnError
 from kiln.models import models_for
-from tests.conftest import train
+from tests.helpers import train
 
 SMALL_MOTIF = ["data.motif.n=200", "data.motif.min_len=12", "data.motif.max_len=20"]
 SMALL_SEQ = ["model.d_model=16", "model.heads=2", "model.layers=1"]

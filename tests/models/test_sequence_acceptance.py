@@ -7,7 +7,7 @@ import pytest
 import kiln.api
 from kiln.compare.baselines import evaluate, naive_forecast
 from kiln.training.builders import build_datamodule
-from tests.conftest import train
+from tests.helpers import train
 
 pytestmark = pytest.mark.slow
 

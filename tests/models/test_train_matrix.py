@@ -7,7 +7,7 @@ import pytest
 
 import kiln.api
 from kiln.errors import KilnError
-from tests.conftest import run_dir, train
+from tests.helpers import run_dir, train
 
 EXPERIMENTS = sorted(
     p.name[:-5]

@@ -6,7 +6,7 @@ import pytest
 
 import kiln.api
 from kiln.monitoring.shift import write_deployed_sets
-from tests.conftest import run_dir, train
+from tests.helpers import run_dir, train
 
 LIGHT = ["data.brightness=0.25", "data.contrast=0.6"]
 

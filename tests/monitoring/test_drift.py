@@ -10,7 +10,7 @@ from sklearn.datasets import load_breast_cancer, load_wine
 import kiln.api
 from kiln.errors import KilnError
 from kiln.training.checkpoints import load_checkpoint
-from tests.conftest import cli, run_dir, train
+from tests.helpers import cli, run_dir, train
 
 
 @pytest.fixture(scope="module")

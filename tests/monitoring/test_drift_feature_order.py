@@ -18,8 +18,8 @@ from kiln.monitoring.features import Featurizer
 from kiln.serving.artifact import METADATA, content_hash
 from kiln.serving.predictor import Predictor
 from kiln.training.checkpoints import load_checkpoint
-from tests.conftest import train
-from tests.serving.conftest import live_server, to_records
+from tests.helpers import train
+from tests.helpers.server import live_server, to_records
 
 COLUMNS = ["zeta", "x9", "alpha", "x1", "target"]
 

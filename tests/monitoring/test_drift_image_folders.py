@@ -11,7 +11,7 @@ from kiln.errors import KilnError
 from kiln.monitoring.images import read_image_folder
 from kiln.monitoring.shift import write_deployed_sets
 from kiln.training.checkpoints import load_checkpoint
-from tests.conftest import cli, train
+from tests.helpers import cli, train
 
 
 @pytest.fixture(scope="module")

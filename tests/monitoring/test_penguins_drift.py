@@ -14,8 +14,7 @@ from kiln.data.schema import Schema
 from kiln.errors import KilnError
 from kiln.monitoring.features import Featurizer
 from kiln.training.checkpoints import load_checkpoint
-from tests.conftest import cli
-from tests.serving.conftest import PENGUINS
+from tests.helpers import PENGUINS, cli
 
 
 def shifted(rows: pd.DataFrame) -> pd.DataFrame:

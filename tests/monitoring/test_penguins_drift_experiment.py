@@ -13,7 +13,7 @@ from kiln.data.schema import Schema
 from kiln.data.table import TableDataModule
 from kiln.errors import KilnError
 from kiln.monitoring.shift import shift_table, write_deployed_tables
-from tests.conftest import REPO, run_dir, train
+from tests.helpers import REPO, run_dir, train
 
 PENGUINS = REPO / "data" / "penguins.csv"
 

@@ -17,7 +17,7 @@ from optuna.trial import TrialState
 
 import kiln.api
 from kiln.errors import KilnError
-from tests.conftest import REPO, cli
+from tests.helpers import REPO, cli
 
 TINY = [
     "sweep=wine_mlp",

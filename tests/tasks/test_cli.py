@@ -6,7 +6,7 @@ import subprocess
 import sys
 import zipfile
 
-from tests.conftest import REPO, cli
+from tests.helpers import REPO, cli
 
 
 def test_kiln_help_lists_commands():

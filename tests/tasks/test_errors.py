@@ -5,7 +5,7 @@ import torch
 
 import kiln.api
 from kiln.errors import KilnError
-from tests.conftest import cli, run_dir, train
+from tests.helpers import cli, run_dir, train
 
 
 def _assert_clean_failure(proc, *needles):

@@ -14,30 +14,11 @@ import pytest
 
 import kiln.api
 from kiln.errors import KilnError
-from tests.conftest import REPO, cli
+from tests.helpers import REPO, cli
+from tests.helpers.ddp import COMMON, PROBE, write_config_dir
 
-PROBE = "tests.training.ddp_probe"
-COMMON = [
-    "data=ids",
-    "model=mlp",
-    "model.norm=none",  # batch-norm statistics are per process on CPU (no SyncBatchNorm)
-    "model.dropout=0.0",
-    "trainer.max_epochs=2",
-    "~callbacks.early_stopping",
-    "seed=5",
-    "print_config=false",
-]
 # the rule under test: test/loss within 1e-5, test/acc within one row of 61
 LOSS_TOL = 1e-5  # measured: 6e-8 (float summation order); accuracy was identical
-
-
-def write_config_dir(root: Path) -> Path:
-    (root / "data").mkdir(parents=True)
-    (root / "data" / "ids.yaml").write_text(
-        f"_target_: {PROBE}.IdData\nrows: 402\nbatch_size: 32\neval_batch_size: 30\n"
-        "split_seed: ${seed}\n"
-    )
-    return root
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from sklearn import metrics as skm
 
 from kiln.training.builders import build_datamodule, build_module
 from kiln.training.checkpoints import load_checkpoint
-from tests.conftest import train
+from tests.helpers import train
 
 
 def _predict(result):

@@ -5,7 +5,7 @@ import json
 import torch
 
 import kiln.api
-from tests.conftest import cli, run_dir, train
+from tests.helpers import cli, run_dir, train
 
 COMMON = [
     "experiment=wine_mlp",

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, cli
-from tests.training.test_ddp import COMMON, PROBE, write_config_dir
+from tests.helpers import REPO, cli
+from tests.helpers.ddp import COMMON, PROBE, write_config_dir
 
 pytestmark = pytest.mark.slow
 SBIN = ("/usr/sbin", "/usr/local/sbin")

@@ -1,5 +1,5 @@
-"""Fixtures for deployment tests: one tiny penguins model, exported once per session, and a
-real uvicorn server on 127.0.0.1 (a free port) running in a thread of the test process."""
+"""A real uvicorn server on 127.0.0.1 (a free port) in a thread of the test process, and rows
+as a client sends them."""
 
 from __future__ import annotations
 
@@ -11,16 +11,11 @@ from pathlib import Path
 
 import httpx
 import pandas as pd
-import pytest
 import uvicorn
 
-import kiln.api
 from kiln.serving.app import create_app
 from kiln.serving.predictor import Predictor
 from kiln.serving.settings import ServeSettings
-from tests.conftest import REPO
-
-PENGUINS = REPO / "data" / "penguins.csv"
 
 
 def free_port() -> int:
@@ -60,36 +55,6 @@ def live_server(artifact: Path, **settings):
         server.should_exit = True
         thread.join(timeout=30)
         assert not thread.is_alive(), "the server thread did not stop"
-
-
-@pytest.fixture(scope="session")
-def penguins_ckpt(tmp_path_factory) -> Path:
-    runs = tmp_path_factory.mktemp("runs")
-    result = kiln.api.run(
-        "train",
-        [
-            f"paths.root={runs}",
-            "print_config=false",
-            "experiment=penguins_species",
-            "trainer.max_epochs=3",
-            "logger=none",
-            "~callbacks.confusion_matrix",
-        ],
-    )
-    return Path(result["best_checkpoint"])
-
-
-@pytest.fixture(scope="session")
-def penguins_artifact(penguins_ckpt, tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("artifacts") / "penguins"
-    kiln.api.run("export", [f"ckpt_path={penguins_ckpt}", f"out={out}", f"paths.root={out.parent}"])
-    return out
-
-
-@pytest.fixture(scope="session")
-def penguins_rows() -> pd.DataFrame:
-    """The raw feature rows (target dropped), missing values included."""
-    return pd.read_csv(PENGUINS).drop(columns=["species"])
 
 
 def to_records(df: pd.DataFrame) -> list[dict]:
