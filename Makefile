@@ -11,7 +11,7 @@ ARGS ?=
 PORT ?= 6006
 STAMP := $(VENV)/.kiln-installed
 
-.PHONY: help setup train test test-all lint format tensorboard bench clean
+.PHONY: help setup train test test-all check lint format tensorboard bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -35,6 +35,12 @@ test: $(STAMP)  ## run the tests (the slow ones are skipped)
 test-all: $(STAMP)  ## run every test, the slow ones too
 	$(BIN)/python -m pytest -q -m "" $(ARGS)
 
+check: $(STAMP)  ## ruff lint + format check, the import layers (lint-imports), mypy on src/
+	$(BIN)/ruff check src tests scripts
+	$(BIN)/ruff format --check src tests scripts
+	PYTHONPATH=src $(BIN)/lint-imports --no-cache
+	$(BIN)/mypy
+
 lint: $(STAMP)  ## ruff
 	$(BIN)/ruff check src tests scripts
 
@@ -49,4 +55,4 @@ bench: $(STAMP)  ## the training-loop benchmark (kiln vs hand-written loops)
 	$(BIN)/python scripts/bench_train.py $(ARGS)
 
 clean:  ## remove caches (keeps .venv and runs/)
-	rm -rf build dist src/*.egg-info .pytest_cache .ruff_cache
+	rm -rf build dist src/*.egg-info .pytest_cache .ruff_cache .mypy_cache

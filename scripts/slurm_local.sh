@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A throwaway one-node SLURM cluster on this machine, everything (config, munge key, state,
 # logs) in one folder, daemons on free ports: to try `hydra/launcher=slurm_cpu` and `srun kiln
-# train ...` without a real cluster (tests/integration/test_slurm.py uses it the same way).
+# train ...` without a real cluster (tests/training/test_slurm.py uses it the same way).
 # Needs slurm-wlm and munge (Debian/Ubuntu: apt-get install slurm-wlm munge) and root: slurmd
 # starts each job step as the submitting user (tried with SLURM 22.05 only).
 #   eval "$(scripts/slurm_local.sh start DIR)"   sets SLURM_CONF=DIR/slurm.conf once the node is idle

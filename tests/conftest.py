@@ -1,17 +1,15 @@
-"""Shared fixtures: every run goes to a temporary runs root; CLI calls are real subprocesses."""
+"""Fixtures every folder may use: a temporary runs root, and one tiny penguins model trained
+and exported once per session (the serving, monitoring and security tests share it)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import kiln.api
-
-REPO = Path(__file__).resolve().parents[1]
+from tests.helpers import PENGUINS
 
 
 @pytest.fixture
@@ -21,37 +19,31 @@ def runs(tmp_path: Path) -> Path:
     return root
 
 
-def train(runs: Path, *overrides: str, command: str = "train") -> dict:
-    """kiln train in-process (quiet), runs under ``runs``."""
-    return kiln.api.run(
-        command,
-        [f"paths.root={runs}", "print_config=false", *overrides]
-        if command == "train"
-        else [f"paths.root={runs}", *overrides],
+@pytest.fixture(scope="session")
+def penguins_ckpt(tmp_path_factory) -> Path:
+    runs = tmp_path_factory.mktemp("runs")
+    result = kiln.api.run(
+        "train",
+        [
+            f"paths.root={runs}",
+            "print_config=false",
+            "experiment=penguins_species",
+            "trainer.max_epochs=3",
+            "logger=none",
+            "~callbacks.confusion_matrix",
+        ],
     )
+    return Path(result["best_checkpoint"])
 
 
-def run_dir(result: dict) -> Path:
-    return Path(result["best_checkpoint"]).parents[1]
+@pytest.fixture(scope="session")
+def penguins_artifact(penguins_ckpt, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("artifacts") / "penguins"
+    kiln.api.run("export", [f"ckpt_path={penguins_ckpt}", f"out={out}", f"paths.root={out.parent}"])
+    return out
 
 
-def cli(
-    *args: str,
-    runs: Path | None = None,
-    timeout: float = 300,
-    env: dict | None = None,
-    cwd: Path = REPO,
-) -> subprocess.CompletedProcess:
-    """`python -m kiln <args>` as a user would type it; stdout/stderr captured as text."""
-    base = {k: v for k, v in os.environ.items() if k not in ("KILN_DEBUG", "HYDRA_FULL_ERROR")}
-    full_env = {**base, "PYTHONUNBUFFERED": "1", **(env or {})}
-    if runs is not None:
-        full_env["KILN_RUNS"] = str(runs)
-    return subprocess.run(
-        [sys.executable, "-m", "kiln", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=full_env,
-        cwd=cwd,
-    )
+@pytest.fixture(scope="session")
+def penguins_rows() -> pd.DataFrame:
+    """The raw feature rows (target dropped), missing values included."""
+    return pd.read_csv(PENGUINS).drop(columns=["species"])

@@ -7,7 +7,7 @@ import re
 
 import torch
 
-from tests.conftest import cli
+from tests.helpers import cli
 
 TINY = [
     "experiment=wine_mlp",

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from tests.conftest import REPO, cli
+from tests.helpers import REPO, cli
 
 TINY = [
     "experiment=wine_mlp",

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from kiln.files.atomic import HOST
-from tests.conftest import REPO, cli
+from tests.helpers import REPO, cli
 
 PENGUINS = REPO / "data" / "penguins.csv"
 

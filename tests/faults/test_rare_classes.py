@@ -18,7 +18,7 @@ from sklearn.metrics import f1_score, r2_score, roc_auc_score
 from kiln.data.quality import class_gaps
 from kiln.data.table_split import split_table
 from kiln.training.undefined_metrics import TargetTally, undefined
-from tests.conftest import cli
+from tests.helpers import cli
 
 
 @pytest.mark.parametrize("seed", range(8))

@@ -11,7 +11,7 @@ import time
 
 import torch
 
-from tests.conftest import REPO, cli
+from tests.helpers import REPO, cli
 
 ARGS = [
     "experiment=wine_mlp",

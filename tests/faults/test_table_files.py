@@ -8,7 +8,7 @@ import pytest
 
 from kiln.data.table import TableDataModule
 from kiln.errors import KilnError
-from tests.conftest import cli
+from tests.helpers import cli
 
 ROWS = [(i % 7, i * 0.5, i % 3) for i in range(60)]
 

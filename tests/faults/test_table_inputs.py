@@ -10,7 +10,7 @@ import pytest
 
 from kiln.data.table_split import split_table
 from kiln.errors import KilnError
-from tests.conftest import cli
+from tests.helpers import cli
 
 
 def train_on(tmp_path, df: pd.DataFrame, *extra: str):

@@ -4,47 +4,16 @@ key the hashes catch accidents only (a consistent re-hash passes, as docs/deploy
 
 from __future__ import annotations
 
-import hashlib
 import json
-import shutil
 
 import pytest
 
 import kiln
 import kiln.api
 from kiln.errors import KilnError
-from kiln.serving.artifact import METADATA, content_hash
-from tests.conftest import cli
-
-
-def one_sentence(message: str) -> bool:
-    """One line, one full stop at the end, and a fix (export again, copy, remove)."""
-    return (
-        "\n" not in message
-        and message.endswith(".")
-        and ". " not in message
-        and any(fix in message for fix in ("export", "copy", "remove"))
-    )
-
-
-def copy_of(artifact, tmp_path, name="copy"):
-    dst = tmp_path / name
-    shutil.copytree(artifact, dst)
-    return dst
-
-
-def rewrite(artifact, change) -> None:
-    """Edit metadata.json as someone without kiln would: change it, recompute the content hash."""
-    meta = json.loads((artifact / METADATA).read_text())
-    change(meta)
-    meta["content_hash"] = content_hash(meta)
-    (artifact / METADATA).write_text(json.dumps(meta, indent=2))
-
-
-def rehash(artifact, name) -> None:
-    """Recompute one file's sha256 in the list (the attack the issue describes)."""
-    digest = hashlib.sha256((artifact / name).read_bytes()).hexdigest()
-    rewrite(artifact, lambda m: m["files"].__setitem__(name, digest))
+from kiln.serving.artifact import METADATA
+from tests.helpers import cli
+from tests.helpers.tampering import copy_of, one_sentence, rewrite
 
 
 def drop(name):

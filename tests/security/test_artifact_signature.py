@@ -11,8 +11,8 @@ import pytest
 import kiln
 import kiln.api
 from kiln.errors import KilnError
-from tests.conftest import cli
-from tests.security.test_artifact_integrity import copy_of, one_sentence, rehash, rewrite
+from tests.helpers import cli
+from tests.helpers.tampering import copy_of, one_sentence, rehash, rewrite
 
 KEY = "kiln-test-signing-key-7f3a9c21d4e8b605"
 OTHER = "another-key-that-is-long-enough-0000"

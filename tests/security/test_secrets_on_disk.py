@@ -14,14 +14,8 @@ import httpx
 
 import kiln.api
 from kiln.config.secret_overrides import hide_secrets, redact
-from tests.conftest import REPO, cli
-from tests.serving.conftest import (  # noqa: F401  (session fixtures)
-    free_port,
-    penguins_artifact,
-    penguins_rows,
-    to_records,
-    wait_ready,
-)
+from tests.helpers import REPO, cli
+from tests.helpers.server import free_port, to_records, wait_ready
 
 SECRET = "k3y-0f-th3-s3rv3r-5e7a"
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, cli
-from tests.security.conftest import payload, tampered_artifact, tampered_checkpoint
+from tests.helpers import REPO, cli
+from tests.helpers.tampering import payload, tampered_artifact, tampered_checkpoint
 
 PENGUINS = REPO / "data" / "penguins.csv"
 

@@ -9,8 +9,7 @@ import pytest
 import kiln
 import kiln.api
 from kiln.config.trust import Trust, check_stored
-from tests.security.conftest import payload, tampered_checkpoint
-from tests.serving.conftest import penguins_rows  # noqa: F401  (a session fixture)
+from tests.helpers.tampering import payload, tampered_checkpoint
 
 USER_MODULE = '''
 from kiln.models.mlp import MLP

@@ -9,7 +9,7 @@ import pytest
 
 import kiln.api
 from kiln.errors import KilnError
-from tests.conftest import cli
+from tests.helpers import cli
 
 
 def test_predict_into_a_folder_that_cannot_exist(penguins_artifact, penguins_rows, tmp_path):

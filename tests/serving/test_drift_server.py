@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.serving.conftest import live_server, to_records
+from tests.helpers.server import live_server, to_records
 
 
 def post_rows(url: str, rows, chunk: int = 50) -> None:

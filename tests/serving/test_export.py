@@ -9,26 +9,12 @@ import numpy as np
 import onnx
 import pytest
 import torch
-from omegaconf import OmegaConf
 
 import kiln
-from kiln.data.schema import Schema
 from kiln.errors import KilnError
-from kiln.serving.export import ExportPipeline
-from kiln.training.builders import build_datamodule, build_module
-from kiln.training.checkpoints import load_checkpoint
-from tests.conftest import cli
-from tests.serving.conftest import to_records
-
-
-def torch_pipeline(ckpt_path) -> tuple[ExportPipeline, Schema]:
-    """The trained module as training code rebuilds it: the oracle the artifact must match."""
-    ckpt = load_checkpoint(str(ckpt_path))
-    cfg = OmegaConf.create(ckpt["kiln"]["config"])
-    cfg.data.schema = ckpt["kiln"]["schema"]
-    module = build_module(cfg, build_datamodule(cfg.data), run_config=ckpt["kiln"]["config"])
-    module.load_state_dict(ckpt["state_dict"])
-    return ExportPipeline(module).eval(), Schema.from_dict(ckpt["kiln"]["schema"])
+from tests.helpers import cli
+from tests.helpers.export_oracle import torch_pipeline
+from tests.helpers.server import to_records
 
 
 def test_artifact_holds_graph_weights_and_metadata(penguins_artifact):

@@ -18,8 +18,8 @@ import kiln.api
 from kiln.errors import KilnError
 from kiln.serving.artifact import METADATA, ONNX, finalize
 from kiln.tasks.export import gap, self_check
-from tests.serving.conftest import PENGUINS
-from tests.serving.test_export import torch_pipeline
+from tests.helpers import PENGUINS
+from tests.helpers.export_oracle import torch_pipeline
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from tests.conftest import cli
+from tests.helpers import cli
 
 
 def test_predict_and_drift_name_the_delimiter_and_sep_reads_it(

@@ -16,14 +16,14 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import REPO, cli
-from tests.serving.conftest import free_port, live_server, to_records, wait_ready
+from tests.helpers import REPO, cli
+from tests.helpers.server import free_port, live_server, to_records, wait_ready
 
 
 def test_server_equals_kiln_predict_and_pytorch(
     penguins_artifact, penguins_ckpt, penguins_rows, tmp_path
 ):
-    from tests.serving.test_export import torch_pipeline
+    from tests.helpers.export_oracle import torch_pipeline
 
     rows = penguins_rows.sample(40, random_state=0)
     src, out = tmp_path / "rows.csv", tmp_path / "preds.csv"

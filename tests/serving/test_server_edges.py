@@ -13,8 +13,8 @@ import time
 
 import httpx
 
-from tests.conftest import REPO
-from tests.serving.conftest import free_port, live_server, to_records, wait_ready
+from tests.helpers import REPO
+from tests.helpers.server import free_port, live_server, to_records, wait_ready
 
 
 def _send_head(port: int, body: bytes, sent: int) -> socket.socket:

@@ -16,7 +16,7 @@ import kiln.api
 from kiln.serving.export import ExportPipeline
 from kiln.training.builders import build_datamodule, build_module
 from kiln.training.checkpoints import load_checkpoint
-from tests.serving.conftest import to_records
+from tests.helpers.server import to_records
 
 
 def export(ckpt, out, *extra) -> dict:

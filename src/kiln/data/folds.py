@@ -33,12 +33,18 @@ def check_fold(test_folds: int | None, test_fold: int | None) -> tuple[int, int]
 
 
 def fold_test(
-    idx: np.ndarray, strat: np.ndarray | None, folds: int, fold: int, seed: int
+    idx: np.ndarray,
+    strat: np.ndarray | None,
+    folds: int,
+    fold: int,
+    seed: int,
+    key: str = "cv.test_folds",
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(rest, test): fold ``fold`` of a seeded (stratified when ``strat``) K-fold partition."""
+    """(rest, test): fold ``fold`` of a seeded (stratified when ``strat``) K-fold partition;
+    ``key`` is the setting that asked for the folds (compare's test folds, train's cv.folds)."""
     if folds > len(idx):
         raise KilnError(
-            f"{folds} folds need at least {folds} rows and the data has {len(idx)}; lower cv.folds."
+            f"{folds} folds need at least {folds} rows and the data has {len(idx)}; lower {key}."
         )
     splitter = (StratifiedKFold if strat is not None else KFold)(
         folds, shuffle=True, random_state=seed

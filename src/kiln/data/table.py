@@ -37,7 +37,7 @@ class TableDataModule(InMemoryDataModule):
     ``val_path`` / ``test_path`` replace the random splits; ``cv_folds`` > 1 with
     ``cv_fold`` = k makes fold k of the non-test rows the validation split (``kiln train
     cv.folds``); ``test_folds`` / ``test_fold`` make the test split one fold of all rows
-    (``kiln compare cv.folds``, kiln.data.folds)."""
+    (``kiln compare cv.test_folds``, kiln.data.folds)."""
 
     def __init__(self, path=None, target: str | None = None, val_path: str | None = None,
                  test_path: str | None = None, columns: dict | None = None, drop: list | None = None,

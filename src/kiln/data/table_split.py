@@ -74,7 +74,7 @@ def split_table(
             idx, test_size=test_fraction, random_state=seed, stratify=stratify(idx)
         )
     if cv:
-        train, val = fold_test(rest, stratify(rest), *cv, seed)
+        train, val = fold_test(rest, stratify(rest), *cv, seed, key="cv.folds")
     elif val_file:
         train, val = rest, idx[:0]
     else:

@@ -20,7 +20,7 @@ class TimeSeriesDataModule(SequenceDataModule):
     window may look back into the span before. Mean and std come from the training span
     only and live in the model (inputs) and its target scaler (outputs).
 
-    Test folds (``test_folds=K, test_fold=k``, from ``kiln compare cv.folds``) are an expanding
+    Test folds (``test_folds=K, test_fold=k``, from ``kiln compare cv.test_folds``) are an expanding
     window, as scikit-learn's TimeSeriesSplit: the last K blocks of n // (K + 1) steps are the
     test spans, fold k tests block k, and everything before it is train then val (val taking
     val_fraction / (1 - test_fraction) of it); steps after the block are unused.
@@ -75,13 +75,13 @@ class TimeSeriesDataModule(SequenceDataModule):
             # t is the first target step; all of t..t+h-1 must lie in [lo, hi)
             keep = (starts >= max(lo, w)) & (starts + h <= hi)
             if not keep.any():
-                more = "lower cv.folds" if self.fold else f"raise data.{split}_fraction"
+                more = "lower cv.test_folds" if self.fold else f"raise data.{split}_fraction"
                 raise KilnError(
                     f"The {split} span of {self.column} ({hi - lo} steps) holds no window of "
                     f"{w}+{h} steps; lower data.window or data.horizon, or {more}."
                     if split != "train"
                     else f"The training span of {self.column} is shorter than data.window+data.horizon={w + h}; lower them"
-                    + (" or cv.folds." if self.fold else ".")
+                    + (" or cv.test_folds." if self.fold else ".")
                 )
             self.splits[split] = (x_all[keep], y_all[keep])
         self.preprocessor = Standardize(torch.tensor([mean]), torch.tensor([std]))

@@ -57,8 +57,27 @@ def _check_names(names: list, overrides) -> None:
         )
 
 
+def test_folds(cv: DictConfig) -> int:
+    """``cv.test_folds``, checked. ``cv.folds`` (train's validation folds, composed from
+    train.yaml) is refused here: it named compare's test folds before they were renamed, and an
+    old command must not silently run one split."""
+    if int(cv.get("folds") or 0) != 0:
+        raise KilnError(
+            f"cv.folds={cv.folds} is kiln train's validation folds; kiln compare's test folds "
+            f"are cv.test_folds, so pass cv.test_folds={cv.folds}."
+        )
+    value = cv.get("test_folds", 1)
+    try:
+        folds = int(value)
+    except (TypeError, ValueError):
+        folds = 0
+    if folds < 1 or str(value).strip() not in (str(folds), f"{folds}.0"):
+        raise KilnError(f"cv.test_folds={value!r} must be an integer of at least 1, e.g. 5.")
+    return folds
+
+
 def fold_config(cfg: DictConfig, fold: int, folds: int) -> DictConfig:
-    """The config of one fold. ``cv.mode=kfold``: the same seed, and the test split is fold
+    """The config of one fold of ``cv.test_folds``. ``cv.mode=kfold``: the same seed, and the test split is fold
     ``fold`` of a K-fold partition (kiln.data.folds; an expanding window for time series).
     ``cv.mode=holdout``: seed + fold for the split and the initialisation (repeated hold-out)."""
     fold_cfg = copy.deepcopy(cfg)
@@ -80,9 +99,7 @@ def run(cfg: DictConfig) -> dict:
     out = Path(cfg.paths.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     atomic_files.write_text(out / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
-    folds = int(cfg.cv.folds)
-    if folds < 1:
-        raise KilnError(f"cv.folds={folds} must be at least 1.")
+    folds = test_folds(cfg.cv)
     mode = cfg.cv.get("mode", "kfold")
     if mode not in ("kfold", "holdout"):
         raise KilnError(f"cv.mode={mode} is unknown; use kfold or holdout.")
