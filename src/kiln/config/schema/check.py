@@ -23,7 +23,7 @@ def check_schema(cfg: DictConfig, schema: type) -> None:
 
 def _walk(cfg: DictConfig, schema: type, prefix: str) -> None:
     node = _select(cfg, prefix.rstrip(".")) if prefix else cfg
-    if not isinstance(node, (dict, DictConfig)):
+    if not isinstance(node, DictConfig):
         return  # absent, null or not a mapping: the task (or Hydra) reports that
     fields = {f.name: f for f in dataclasses.fields(schema)}
     closed = getattr(schema, "closed", None)
@@ -88,8 +88,9 @@ def _one_field(kind: type) -> type:
 
 
 def _select(cfg: DictConfig, key: str):
+    """A node as it is (a mapping unresolved), a leaf resolved; None where it does not resolve
+    here (eval's ``data=<name>`` reading ``${seed}``): the task reports that."""
     try:
-        value = OmegaConf.select(cfg, key, throw_on_missing=False)
-    except Exception:  # an interpolation that does not resolve here: the task reports it
+        return OmegaConf.select(cfg, key, throw_on_missing=False)
+    except Exception:
         return None
-    return OmegaConf.to_container(value, resolve=True) if isinstance(value, DictConfig) else value
