@@ -19,8 +19,8 @@ from tests.helpers import cli, run_dir, train
         ("train", "seed=abc", "seed='abc' is not an integer"),
         ("train", "model.dropout=2", "model.dropout=2 must be at least 0 and below 1"),
         ("compare", "cv.folds=abc", "cv.folds='abc' is not an integer"),
-        ("compare", "cv.test_folds=abc", "cv.test_folds='abc' must be an integer of at least 1"),
-        ("compare", "cv.test_folds=0", "cv.test_folds=0 must be an integer of at least 1"),
+        ("compare", "cv.test_folds=abc", "cv.test_folds='abc' is not an integer"),
+        ("compare", "cv.test_folds=0", "cv.test_folds=0 must be at least 1"),
         # the old name of compare's test folds is train's validation folds: refused, named
         (
             "compare",

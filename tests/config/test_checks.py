@@ -1,4 +1,6 @@
-"""kiln.config.checks: what a task would read as a number passes; what it cannot read is named."""
+"""kiln.config.checks: what a task would read as a number passes; what it cannot read is named.
+
+A config's ``task_name`` picks its command's schema (kiln.config.schema)."""
 
 import re
 
@@ -6,24 +8,21 @@ import pytest
 from omegaconf import OmegaConf
 
 import kiln.api
-from kiln.config.checks import THRESHOLDS, check_values
+from kiln.config.checks import check_values
 from kiln.errors import KilnError
-from kiln.monitoring.detect import DEFAULTS
-
-
-def test_the_threshold_rules_name_every_threshold_drift_knows():
-    assert set(THRESHOLDS) == set(DEFAULTS)
 
 
 @pytest.mark.parametrize(
     "given",
     [
-        {"port": "8765"},  # ${oc.env:PORT,8000} resolves to a string; serve reads int()
-        {"threads": 0},  # the runtime's own thread count
-        {"reload_interval": 0},  # TensorBoard: load once
-        {"port": "${oc.env:KILN_TEST_UNSET_PORT,8000}"},
-        {"thresholds": {"bonferroni": False, "ks_pvalue": "0.01"}},
-        {"overwrite": False, "test": True, "print_config": None},
+        {"task_name": "serve", "port": "8765"},  # ${oc.env:PORT,8000}: a string; read int()
+        {"task_name": "export", "threads": 0},  # the runtime's own thread count
+        {"task_name": "tensorboard", "reload_interval": 0},  # TensorBoard: load once
+        {"task_name": "serve", "port": "${oc.env:KILN_TEST_UNSET_PORT,8000}"},
+        {"task_name": "drift", "thresholds": {"bonferroni": False, "ks_pvalue": "0.01"}},
+        {"task_name": "serve", "drift": {"thresholds": {"psi": 0.2}}},
+        {"task_name": "predict", "overwrite": False},
+        {"task_name": "train", "test": True, "print_config": None, "optimizer": {"lr": 1}},
         {"trainer": {"_target_": "lightning.Trainer", "deterministic": "warn", "max_epochs": 3}},
         {"model": {"_target_": "kiln.models.mlp.MLP", "_partial_": True, "hidden": [8, 8]}},
         {"optimizer": {"_target_": "torch.optim.AdamW", "_partial_": True, "betas": [0.9, 0.99]}},
@@ -37,21 +36,38 @@ def test_values_a_task_can_read_pass(given):
 @pytest.mark.parametrize(
     "given, words",
     [
-        ({"port": "http"}, "port='http' is not an integer"),
-        ({"optimizer": {"lr": "fast"}}, "optimizer.lr='fast' is not a number"),
-        ({"threads": -1}, "threads=-1 must be at least 0"),
+        ({"task_name": "serve", "port": "http"}, "port='http' is not an integer"),
+        ({"task_name": "serve", "port": 2.5}, "port=2.5 is not an integer"),
+        ({"task_name": "serve", "port": True}, "port=True is not an integer"),
         (
-            {"scheduler": {"fn": {"factor": 1}}},
+            {"task_name": "train", "optimizer": {"lr": "fast"}},
+            "optimizer.lr='fast' is not a number",
+        ),
+        ({"task_name": "train", "optimizer": {"lr": 0}}, "optimizer.lr=0 must be above 0"),
+        ({"task_name": "train", "optimizer": {"lr": "nan"}}, "optimizer.lr='nan' is not a number"),
+        ({"task_name": "export", "threads": -1}, "threads=-1 must be at least 0"),
+        (
+            {"task_name": "train", "scheduler": {"fn": {"factor": 1}}},
             "scheduler.fn.factor=1 must be at least 0 and below 1",
         ),
         (
-            {"thresholds": {"bonferroni": "yes"}},
+            {"task_name": "drift", "thresholds": {"bonferroni": "yes"}},
             "thresholds.bonferroni='yes' must be true or false",
         ),
-        ({"thresholds": {"wasserstien": 0.2}}, "thresholds.wasserstien is not a drift threshold"),
-        ({"overwrite": "no"}, "overwrite='no' must be true or false"),
-        ({"from_scratch": "off"}, "from_scratch='off' must be true or false"),
-        ({"data": {"as_image": 1}}, "data.as_image=1 must be true or false"),
+        (
+            {"task_name": "drift", "thresholds": {"wasserstien": 0.2}},
+            "thresholds.wasserstien is not a drift threshold",
+        ),
+        (
+            {"task_name": "serve", "drift": {"thresholds": {"ks_pvalue": 2}}},
+            "drift.thresholds.ks_pvalue=2 must be between 0 and 1",
+        ),
+        ({"task_name": "predict", "overwrite": "no"}, "overwrite='no' must be true or false"),
+        (
+            {"task_name": "retrain", "from_scratch": "off"},
+            "from_scratch='off' must be true or false",
+        ),
+        ({"task_name": "train", "data": {"as_image": 1}}, "data.as_image=1 must be true or false"),
         (
             {"trainer": {"_target_": "lightning.Trainer", "deterministic": "no"}},
             "trainer.deterministic='no' must be true or false or one of warn or null for Trainer",
@@ -89,17 +105,6 @@ def test_retrain_puts_an_old_checkpoints_monitor_direction_right():
     monitor = OmegaConf.create({"metric": "val/rmse", "mode": "max"})
     _monitor_direction(monitor)
     assert monitor.mode == "min"
-
-
-def test_the_boolean_keys_come_from_every_boolean_kiln_ships():
-    from kiln.config.checks import bool_keys
-
-    keys = bool_keys()
-    for key in ("overwrite", "test", "print_config", "from_scratch", "access_log",
-                "batching.enabled", "trainer.deterministic", "preprocess.numeric.indicator",
-                "callbacks.model_checkpoint.save_last", "model.causal", "sweep.plots"):  # fmt: skip
-        assert key in keys
-    assert "port" not in keys and "trainer.max_epochs" not in keys
 
 
 def test_a_value_lightning_takes_beside_true_and_false_is_not_refused():

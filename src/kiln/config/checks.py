@@ -1,89 +1,28 @@
-"""Type and range checks of the numeric config values a user types, before any task runs.
+"""The checks a composed config passes before any task runs (and before Lightning is imported).
 
 Hydra takes ``optimizer.lr=abc`` as the string 'abc', and without a check it reaches torch or
-Lightning as a traceback far from the key. ``check_values(cfg)`` names the key and the fix.
+Lightning as a traceback far from the key. ``check_values(cfg)`` names the key and the fix:
+required keys, then the command's schema (kiln.config.schema: types and ranges), then each
+``_target_`` node's values against its class's signature (``check_targets``).
 """
 
 from __future__ import annotations
 
-import functools
 import inspect
-import math
 import types
 import typing
-from importlib import resources
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
+from kiln.config.schema import SCHEMAS, check_schema
 from kiln.errors import KilnError
 
 INT, NUM = "an integer", "a number"
-ABOVE_0 = math.nextafter(0.0, 1.0)  # a lowest bound that 0 itself fails: "above 0"
-BELOW_1 = math.nextafter(1.0, 0.0)  # a highest bound that 1 itself fails: "below 1"
-
-# dotted key -> (kind, lowest, highest, an example); bounds are inclusive, None: unbounded
-RULES: dict[str, tuple[str, float | None, float | None, str]] = {
-    "seed": (INT, 0, None, "42"),
-    "optimizer.lr": (NUM, ABOVE_0, None, "1e-3"),
-    "optimizer.weight_decay": (NUM, 0, None, "0.01"),
-    "optimizer.momentum": (NUM, 0, None, "0.9"),
-    "model.dropout": (NUM, 0, BELOW_1, "0.1"),
-    "data.batch_size": (INT, 1, None, "64"),
-    "data.eval_batch_size": (INT, 1, None, "256"),
-    "data.val_fraction": (NUM, None, None, "0.15"),
-    "data.test_fraction": (NUM, None, None, "0.15"),
-    "scheduler.fn.step_size": (INT, 1, None, "10"),
-    "scheduler.fn.gamma": (NUM, 0, None, "0.5"),
-    "scheduler.fn.factor": (NUM, 0, BELOW_1, "0.5"),
-    "scheduler.fn.patience": (INT, 0, None, "3"),
-    "scheduler.fn.pct_start": (NUM, 0, BELOW_1, "0.25"),  # 1 leaves no decay: 0/0 in torch
-    "scheduler.fn.warmup_fraction": (NUM, 0, 1, "0.05"),
-    "scheduler.fn.min_ratio": (NUM, 0, 1, "0.0"),
-    "trainer.max_epochs": (INT, -1, None, "10"),
-    "trainer.min_epochs": (INT, 0, None, "1"),
-    "trainer.max_steps": (INT, -1, None, "1000"),
-    "trainer.accumulate_grad_batches": (INT, 1, None, "1"),
-    "trainer.gradient_clip_val": (NUM, 0, None, "1.0"),
-    "trainer.log_every_n_steps": (INT, 1, None, "50"),
-    "trainer.check_val_every_n_epoch": (INT, 1, None, "1"),
-    "callbacks.early_stopping.patience": (INT, 0, None, "10"),
-    "cv.folds": (INT, 0, None, "5"),
-    "tolerance": (NUM, 0, None, "1e-4"),
-    "threads": (INT, 0, None, "1"),  # 0: the runtime's own choice (all cores)
-    "chunk_rows": (INT, 1, None, "65536"),
-    "port": (INT, 0, 65535, "8000"),
-    "max_rows": (INT, 1, None, "1024"),
-    "max_body_bytes": (INT, 1, None, "1048576"),
-    "graceful_timeout_s": (INT, 0, None, "30"),
-    "batching.max_batch_size": (INT, 1, None, "64"),
-    "batching.max_wait_ms": (NUM, 0, None, "2.0"),
-    "drift.window": (INT, 0, None, "1000"),
-    "drift.every": (INT, 1, None, "100"),
-    "drift.min_rows": (INT, 1, None, "100"),
-    "workers": (INT, 0, None, "0"),
-    "max_plots": (INT, 0, None, "100"),
-    "reload_interval": (INT, 0, None, "5"),  # 0: TensorBoard loads once, at start
-    "sweep.n_trials": (INT, 1, None, "20"),
-    "sweep.n_workers": (INT, 1, None, "1"),
-    "sweep.startup_trials": (INT, 0, None, "5"),
-    "sweep.retries": (INT, 0, None, "2"),
-    "sweep.heartbeat_s": (INT, 1, None, "10"),
-}
-THRESHOLDS = {  # kiln.monitoring.detect.DEFAULTS' keys (a test holds them equal)
-    "small_reference_rows": (INT, 0, None, "1000"),
-    "ks_pvalue": (NUM, 0, 1, "0.05"),
-    "bonferroni": None,  # a boolean
-    "wasserstein": (NUM, 0, None, "0.1"),
-    "psi": (NUM, 0, None, "0.25"),
-    "chi2_pvalue": (NUM, 0, 1, "0.05"),
-    "jensenshannon": (NUM, 0, 1, "0.1"),
-    "dataset_share": (NUM, 0, 1, "0.5"),
-}
 
 
 def check_values(cfg: DictConfig) -> None:
-    """Raise a KilnError naming a required key left unset (``???``), or the first numeric key
-    whose value has the wrong type or range."""
+    """Raise a KilnError naming a required key left unset (``???``), a value its command's
+    schema refuses (kiln.config.schema), or a value a ``_target_``'s signature refuses."""
     missing = sorted(_missing_keys(OmegaConf.to_container(cfg, resolve=False)))
     if missing:
         verb = "is" if len(missing) == 1 else "are"
@@ -91,70 +30,10 @@ def check_values(cfg: DictConfig) -> None:
         raise KilnError(
             f"{', '.join(missing)} {verb} required and not set; pass {given} on the command line."
         )
-    for key, rule in RULES.items():
-        _check(key, _select(cfg, key), rule)
-    for node in ("thresholds", "drift.thresholds"):
-        given = _select(cfg, node)
-        if not isinstance(given, dict):
-            continue
-        for name, value in given.items():
-            if name not in THRESHOLDS:
-                raise KilnError(
-                    f"{node}.{name} is not a drift threshold; use one of {', '.join(THRESHOLDS)}."
-                )
-            if THRESHOLDS[name] is not None:
-                _check(f"{node}.{name}", value, THRESHOLDS[name])
-            elif not isinstance(value, bool):
-                raise KilnError(f"{node}.{name}={value!r} must be true or false.")
-    # a key handed to a _target_ class is its signature's to judge (check_targets), or none's
-    targeted = [path for path, _ in _targets(OmegaConf.to_container(cfg, resolve=False), "")]
-    for key in sorted(bool_keys() - NOT_ONLY_BOOL):
-        if any(key.startswith(path) for path in targeted):
-            continue
-        value = _select(cfg, key)
-        if value is not None and not isinstance(value, bool):
-            raise KilnError(f"{key}={value!r} must be true or false; e.g. {key}=true.")
+    schema = SCHEMAS.get(str(cfg.get("task_name")))
+    if schema is not None:
+        check_schema(cfg, schema)
     check_targets(cfg)  # last: it imports the classes (Lightning's Trainer: seconds)
-
-
-# keys the shipped configs set to true or false that also take something else
-NOT_ONLY_BOOL = frozenset({"trainer.deterministic"})  # Lightning also takes "warn"
-
-
-@functools.cache
-def bool_keys() -> frozenset[str]:
-    """The dotted keys that every config kiln ships sets to true or false (``overwrite``,
-    ``test``, ``data.as_image``, ``preprocess.numeric.indicator``, ...): a task reads them with
-    ``bool()`` or a truth test, where any text, ``no`` and ``off`` too, is true."""
-    from kiln.config import CONFIG_MODULE
-
-    seen: dict[str, bool] = {}  # key -> whether every file that sets it sets a boolean
-
-    def walk(node, prefix: str) -> None:
-        for key, value in node.items():
-            if not isinstance(key, str) or key.startswith("_") or key == "defaults":
-                continue
-            if isinstance(value, dict):
-                walk(value, f"{prefix}{key}.")
-            elif value is not None:
-                seen[prefix + key] = seen.get(prefix + key, True) and isinstance(value, bool)
-
-    def files(folder, group: str):
-        for item in folder.iterdir():
-            if item.is_dir() and item.name != "hydra":
-                yield from files(item, f"{group}{item.name}.")
-            elif item.name.endswith(".yaml"):
-                yield item, group
-
-    for item, group in files(resources.files(CONFIG_MODULE), ""):
-        text = item.read_text()
-        header = [ln for ln in text.splitlines() if ln.startswith("#")][:3]
-        if any("@package _global_" in ln for ln in header):
-            group = ""
-        node = OmegaConf.to_container(OmegaConf.create(text), resolve=False)
-        if isinstance(node, dict):
-            walk(node, group)
-    return frozenset(k for k, all_bool in seen.items() if all_bool)
 
 
 def check_targets(cfg: DictConfig) -> None:
@@ -321,26 +200,3 @@ def _number(value, kind: str):
         except ValueError:
             return value
     return value
-
-
-def _check(key: str, value, rule) -> None:
-    if value is None or value == "???":
-        return
-    kind, low, high, example = rule
-    value = _number(value, kind)
-    ok_type = isinstance(value, int) if kind == INT else isinstance(value, (int, float))
-    if isinstance(value, bool) or not ok_type or (kind == NUM and not math.isfinite(value)):
-        raise KilnError(f"{key}={value!r} is not {kind}; set it to e.g. {key}={example}.")
-    if (low is not None and value < low) or (high is not None and value > high):
-        raise KilnError(
-            f"{key}={value!r} must be {_bounds(low, high)}; set it to e.g. {key}={example}."
-        )
-
-
-def _bounds(low, high) -> str:
-    """The allowed range in words: "between 0 and 65535", "at least 1", "at least 0 and below 1"."""
-    lo = None if low is None else "above 0" if low == ABOVE_0 else f"at least {low:g}"
-    hi = None if high is None else "below 1" if high == BELOW_1 else f"at most {high:g}"
-    if lo and hi and lo.startswith("at least") and hi.startswith("at most"):
-        return f"between {low:g} and {high:g}"
-    return " and ".join(w for w in (lo, hi) if w)

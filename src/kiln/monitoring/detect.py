@@ -16,19 +16,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from kiln.config.schema import THRESHOLD_DEFAULTS
 from kiln.monitoring import stats
 from kiln.monitoring.features import category_counts
 
-DEFAULTS = {
-    "small_reference_rows": 1000,
-    "ks_pvalue": 0.05,
-    "bonferroni": True,
-    "wasserstein": 0.1,
-    "psi": None,
-    "chi2_pvalue": 0.05,
-    "jensenshannon": 0.1,
-    "dataset_share": 0.5,
-}
+DEFAULTS = THRESHOLD_DEFAULTS  # kiln.config.schema.nodes.Thresholds: the one source
 
 
 def _uses_pvalue(ref: dict, th: dict) -> bool:
