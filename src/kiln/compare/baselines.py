@@ -19,6 +19,7 @@ from threadpoolctl import threadpool_limits
 
 from kiln.errors import KilnError
 from kiln.preprocessing.tokens import TokenCounts
+from kiln.training.lightning_private import tree_nodes
 from kiln.training.metrics import task_metrics, to_python
 
 SMALL_ROWS = 50_000
@@ -117,6 +118,6 @@ def count_parameters(estimator) -> int:
         return int(np.size(estimator.coef_) + np.size(getattr(estimator, "intercept_", 0)))
     if hasattr(estimator, "tree_"):
         return int(estimator.tree_.node_count)
-    if hasattr(estimator, "_predictors"):
-        return int(sum(len(p.nodes) for it in estimator._predictors for p in it))
+    if isinstance(estimator, (HistGradientBoostingClassifier, HistGradientBoostingRegressor)):
+        return tree_nodes(estimator)
     return 0

@@ -25,8 +25,8 @@ class MultirunTable(Callback):
     def on_job_end(self, config: DictConfig, job_return: JobReturn, **kwargs: Any) -> None:
         num = int(config.hydra.job.get("num", len(self.jobs)) or 0)
         value = None
-        if job_return.status == JobStatus.COMPLETED and isinstance(job_return._return_value, dict):
-            value = job_return._return_value
+        if job_return.status == JobStatus.COMPLETED:  # return_value re-raises a failed job's error
+            value = job_return.return_value if isinstance(job_return.return_value, dict) else None
         self.jobs.append((num, list(job_return.overrides or []), value))
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:

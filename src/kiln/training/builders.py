@@ -17,7 +17,6 @@ from kiln.data.spec import InputSpec
 from kiln.data.table_io import MissingTableError
 from kiln.errors import KilnError
 from kiln.models import build_network, check_output, is_users
-from kiln.training import lightning_private as lean_hooks
 from kiln.training.callbacks import PlainProgress
 from kiln.training.checkpoint_io import AtomicCheckpointIO
 from kiln.training.extensions import build_loss, build_metrics, directions
@@ -178,7 +177,7 @@ def build_trainer(cfg: DictConfig, output_dir: Path, with_loggers: bool = True) 
         torch.set_float32_matmul_precision(str(cfg.get("matmul_precision", "high")))
     # checkpoints renamed into place (kiln.training.checkpoint_io) unless the config names its plugins
     plugins = {} if trainer_cfg.get("plugins") else {"plugins": [AtomicCheckpointIO()]}
-    trainer = build(
+    return build(
         OmegaConf.create(trainer_cfg),
         "trainer",
         **plugins,
@@ -186,4 +185,3 @@ def build_trainer(cfg: DictConfig, output_dir: Path, with_loggers: bool = True) 
         logger=loggers or False,
         default_root_dir=str(output_dir),
     )
-    return lean_hooks.enable(trainer)

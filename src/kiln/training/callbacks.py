@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 import lightning as L
+from typing_extensions import override
 
 from kiln.files import atomic as atomic_files
 from kiln.training.metrics import to_python
@@ -30,6 +31,7 @@ class PlainProgress(L.Callback):
         shown = "  ".join(f"{k} {v:.4f}" for k, v in sorted(metrics.items()))
         log.info("epoch %d/%d  %s", epoch + 1, trainer.max_epochs, shown)
 
+    @override
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if (
             trainer.current_epoch > 0
@@ -37,9 +39,11 @@ class PlainProgress(L.Callback):
         ):
             self._line(trainer, trainer.current_epoch - 1)
 
+    @override
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._resumed_at = trainer.current_epoch  # nothing was trained yet in this process
 
+    @override
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._line(trainer, trainer.current_epoch - 1 if trainer.current_epoch > 0 else 0)
 
@@ -54,6 +58,7 @@ class StopAfter(L.Callback):
     def __init__(self, epochs: int) -> None:
         self.epochs = int(epochs)
 
+    @override
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.current_epoch + 1 >= self.epochs:
             trainer.should_stop = True
@@ -62,6 +67,7 @@ class StopAfter(L.Callback):
 class ConfusionMatrixImage(L.Callback):
     """At the end of testing, the confusion matrix as a TensorBoard image and a PNG in the run dir."""
 
+    @override
     def on_test_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         confusion = getattr(pl_module, "confusion", None)
         if confusion is None or confusion.update_count == 0:

@@ -10,12 +10,14 @@ from pathlib import Path
 
 import torch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
+from typing_extensions import override
 
 from kiln.files import atomic as atomic_files
 from kiln.training.resume_hint import resume_command
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
+    @override
     def save_checkpoint(self, checkpoint, path, storage_options=None) -> None:
         if storage_options is not None or "://" in str(path):  # remote storage: fsspec's way
             return super().save_checkpoint(checkpoint, path, storage_options)

@@ -6,6 +6,8 @@ import lightning as L
 from lightning.pytorch.loggers import TensorBoardLogger
 from torch.utils.tensorboard.summary import hparams
 
+from kiln.training.lightning_private import tensorboard_file_writer
+
 
 def log_hparams(trainer: L.Trainer, params: dict[str, object], metrics: dict[str, float]) -> None:
     """Write the hparams summary so TensorBoard's HParams tab lists this run.
@@ -17,7 +19,7 @@ def log_hparams(trainer: L.Trainer, params: dict[str, object], metrics: dict[str
         if not isinstance(logger, TensorBoardLogger):
             continue
         exp, ssi, sei = hparams(params, metrics)
-        writer = logger.experiment._get_file_writer()
+        writer = tensorboard_file_writer(logger.experiment)
         for summary in (exp, ssi, sei):
             writer.add_summary(summary)
         logger.experiment.flush()

@@ -1,103 +1,97 @@
-"""Hook dispatch that skips the hooks a callback or the module does not override.
+"""Every private name kiln reads of Lightning (and of the libraries under it), in one place.
 
-Lightning calls every hook of every callback on every step (about six hooks per training
-step), each inside a profiler context whose name formats the callback's ``state_key``. With
-kiln's default callbacks that is some fifty calls a step, nearly all of them to the empty
-methods of ``Callback``: about 0.2 ms a step on a CPU core, a seventh of a small MLP's step
-(docs/benchmarks.md). This dispatch calls exactly the callbacks whose class (or instance)
-defines the hook, in the same order, with the same ``_current_fx_name`` bookkeeping and the
-same profiler contexts, so nothing a callback sees changes. It applies only to trainers
-kiln built (``enable(trainer)``); any other trainer in the process goes through Lightning's
-own function. The same holds for the six per-step LightningModule hooks whose base
-implementation does nothing but hand the batch back (``PASS_THROUGH``): when the module's
-class keeps Lightning's own method, the call is answered without the dispatch around it.
+A Lightning release may move any of these without notice. Each is resolved here when kiln
+imports this module, or read through a function here that fails the same way, so a release
+that moved one stops kiln with a sentence naming the symbol and the installed version, and
+never takes a silent fallback. tests/training/test_lightning_private.py checks each against the
+installed release; pyproject.toml bounds lightning to the releases it was checked on.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import lightning as L
-from lightning.pytorch.callbacks import Checkpoint, EarlyStopping
-from lightning.pytorch.trainer import call
+import torch.utils.tensorboard.writer as tb_writer
 
-_MARK = "_kiln_lean_hooks"
-# Lightning's own functions, kept on its module so a re-import of this one finds them again;
-# None where a Lightning release has renamed them, and then enable() leaves Lightning alone
-_lightning_dispatch = vars(call).setdefault(
-    "_lightning_callback_hooks", getattr(call, "_call_callback_hooks", None)
+from kiln.errors import KilnError
+
+LIGHTNING_VERSION = L.__version__
+
+
+class LightningMoved(KilnError):
+    """A private name kiln relies on is gone from the installed Lightning (or torch)."""
+
+
+def moved(symbol: str) -> LightningMoved:
+    return LightningMoved(
+        f"kiln reads {symbol}, which the installed lightning {LIGHTNING_VERSION} no longer has; "
+        "install the lightning version range pyproject.toml names (pip install -e .)."
+    )
+
+
+def resolve(module: str, qualname: str) -> Any:
+    """``module``'s ``qualname`` (dotted through classes), or LightningMoved naming it."""
+    try:
+        obj: Any = importlib.import_module(module)
+        for part in qualname.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError):
+        raise moved(f"{module}.{qualname}") from None
+    return obj
+
+
+# -- resolved at import: functions and methods -----------------------------------------
+NUM_READY_BATCHES_REACHED = resolve(
+    "lightning.pytorch.loops.training_epoch_loop", "_TrainingEpochLoop._num_ready_batches_reached"
 )
-_lightning_module_dispatch = vars(call).setdefault(
-    "_lightning_module_hook", getattr(call, "_call_lightning_module_hook", None)
-)
-# per-step LightningModule hooks whose base method returns None, or the batch (args[0])
-PASS_THROUGH = {
-    "on_train_batch_start": False,
-    "on_train_batch_end": False,
-    "on_before_backward": False,
-    "on_after_backward": False,
-    "on_before_batch_transfer": True,
-    "on_after_batch_transfer": True,
+GET_FILE_WRITER = resolve("torch.utils.tensorboard.writer", "SummaryWriter._get_file_writer")
+# -- instance attributes (set in __init__): read through the functions below -------------
+CURRENT_FX_NAME = "_current_fx_name"  # LightningModule: the hook being run (self.log reads it)
+BATCHES_THAT_STEPPED = "_batches_that_stepped"  # _TrainingEpochLoop: Lightning's log counter
+INSTANCE_ATTRIBUTES = {
+    CURRENT_FX_NAME: "lightning.pytorch.LightningModule",
+    BATCHES_THAT_STEPPED: "lightning.pytorch.loops.training_epoch_loop._TrainingEpochLoop",
 }
 
 
-def _defines(callback: L.Callback, hook_name: str) -> bool:
-    if hook_name in getattr(callback, "__dict__", ()):  # a hook set on the instance
-        return True
-    return getattr(type(callback), hook_name, None) is not getattr(L.Callback, hook_name, None)
+def _read(obj: Any, name: str) -> Any:
+    try:
+        return getattr(obj, name)
+    except AttributeError:
+        raise moved(f"{INSTANCE_ATTRIBUTES[name]}.{name}") from None
 
 
-def _call_callback_hooks(
-    trainer: L.Trainer,
-    hook_name: str,
-    *args: Any,
-    monitoring_callbacks: bool | None = None,
-    **kwargs: Any,
-) -> None:
-    if not getattr(trainer, _MARK, False):
-        _lightning_dispatch(
-            trainer, hook_name, *args, monitoring_callbacks=monitoring_callbacks, **kwargs
-        )
-        return
-    pl_module = trainer.lightning_module
-    if pl_module:
-        prev_fx_name = pl_module._current_fx_name
-        pl_module._current_fx_name = hook_name
-    for callback in trainer.callbacks:
-        if not _defines(callback, hook_name):
-            continue
-        if monitoring_callbacks is not None and monitoring_callbacks != isinstance(
-            callback, (EarlyStopping, Checkpoint)
-        ):
-            continue
-        fn = getattr(callback, hook_name)
-        if callable(fn):
-            with trainer.profiler.profile(f"[Callback]{callback.state_key}.{hook_name}"):
-                fn(trainer, trainer.lightning_module, *args, **kwargs)
-    if pl_module:
-        pl_module._current_fx_name = prev_fx_name
+def batches_that_stepped(trainer: L.Trainer) -> int:
+    """Lightning's count of training batches that stepped: what it writes step logs on
+    (``(count + 1) % log_every_n_steps == 0``), which the public ``global_step`` is not
+    under manual optimisation with accumulation."""
+    return _read(trainer.fit_loop.epoch_loop, BATCHES_THAT_STEPPED)
 
 
-def _call_lightning_module_hook(
-    trainer: L.Trainer, hook_name: str, *args: Any, pl_module=None, **kwargs: Any
-) -> Any:
-    returns_batch = PASS_THROUGH.get(hook_name)
-    if returns_batch is not None and getattr(trainer, _MARK, False):
-        module = pl_module or trainer.lightning_module
-        if (
-            module is not None
-            and hook_name not in vars(module)
-            and getattr(type(module), hook_name) is getattr(L.LightningModule, hook_name)
-        ):
-            return args[0] if returns_batch else None
-    return _lightning_module_dispatch(trainer, hook_name, *args, pl_module=pl_module, **kwargs)
+def epoch_ran_all_batches(trainer: L.Trainer) -> bool:
+    """Whether the training epoch ran all its batches (``max_steps`` may cut it short)."""
+    return bool(NUM_READY_BATCHES_REACHED(trainer.fit_loop.epoch_loop))
 
 
-def enable(trainer: L.Trainer) -> L.Trainer:
-    """Route this trainer's callback and module hooks through the lean dispatch."""
-    if _lightning_dispatch is None or _lightning_module_dispatch is None:
-        return trainer
-    call._call_callback_hooks = _call_callback_hooks
-    call._call_lightning_module_hook = _call_lightning_module_hook
-    setattr(trainer, _MARK, True)
-    return trainer
+def tensorboard_file_writer(experiment: tb_writer.SummaryWriter) -> Any:
+    """The SummaryWriter's own event-file writer (``add_hparams`` would open a second run
+    folder; Lightning's TensorBoardLogger writes its hparams summary the same way)."""
+    return GET_FILE_WRITER(experiment)
+
+
+def tree_nodes(estimator: Any) -> int:
+    """Nodes of a fitted scikit-learn HistGradientBoosting model: no public attribute
+    counts them (``n_iter_`` counts iterations), so its private ``_predictors`` is read."""
+    try:
+        predictors = estimator._predictors
+    except AttributeError:
+        import sklearn
+
+        raise KilnError(
+            f"kiln reads {type(estimator).__name__}._predictors, which the installed "
+            f"scikit-learn {sklearn.__version__} no longer has; install a scikit-learn "
+            "release that has it (1.4 to 1.9 do)."
+        ) from None
+    return int(sum(len(p.nodes) for it in predictors for p in it))

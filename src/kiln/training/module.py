@@ -10,10 +10,12 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torchmetrics import MeanMetric
 from torchmetrics.classification import ConfusionMatrix
+from typing_extensions import override
 
 from kiln.data.spec import InputSpec
 from kiln.errors import KilnError
 from kiln.models.pipeline import network_output, prediction, target_scaler_for
+from kiln.training import lightning_private
 from kiln.training.checkpoints import pack, unpack
 from kiln.training.evaluation import EvalSteps
 from kiln.training.metrics import task_metrics
@@ -92,11 +94,12 @@ class KilnModule(ManualStepping, EvalSteps, L.LightningModule):
     def __setattr__(self, name: str, value) -> None:
         # Lightning sets _current_fx_name around every hook call (~40 per step); a plain
         # attribute write skips nn.Module's parameter/buffer bookkeeping for it.
-        if name == "_current_fx_name":
+        if name == lightning_private.CURRENT_FX_NAME:
             object.__setattr__(self, name, value)
         else:
             super().__setattr__(name, value)
 
+    @override
     def setup(self, stage: str) -> None:
         # channels-last on CUDA for convolutional networks (tensor cores read NHWC); the
         # weights keep this layout through the move to the GPU
@@ -114,6 +117,7 @@ class KilnModule(ManualStepping, EvalSteps, L.LightningModule):
             x = x.contiguous(memory_format=torch.channels_last)
         return network_output(self.spec, self.network(x))
 
+    @override
     def forward(self, x: Tensor) -> Tensor:
         z = self.raw_output(x)
         return self.target_scaler(z) if self.target_scaler is not None else z
@@ -135,6 +139,7 @@ class KilnModule(ManualStepping, EvalSteps, L.LightningModule):
         return F.mse_loss(z.float(), self.target_scaler.scale(y))
 
     # -- steps --------------------------------------------------------------------------
+    @override
     def on_train_epoch_start(self) -> None:
         # dropout & co. draw from a stream fixed by (seed, epoch): a resumed run replays it exactly
         torch.manual_seed(self.seed * 7919 + self.current_epoch)
@@ -146,6 +151,7 @@ class KilnModule(ManualStepping, EvalSteps, L.LightningModule):
         *inputs, y = batch
         return (inputs[0] if len(inputs) == 1 else tuple(inputs)), y
 
+    @override
     def transfer_batch_to_device(self, batch, device: torch.device, dataloader_idx: int):
         # kiln's loaders give tuples of tensors, mostly already on the device (GPU-resident
         # splits): hand them on without Lightning's generic walk over the collection
@@ -155,14 +161,13 @@ class KilnModule(ManualStepping, EvalSteps, L.LightningModule):
             return batch
         return super().transfer_batch_to_device(batch, device, dataloader_idx)
 
+    @override
     def training_step(self, batch: tuple[Tensor, ...], batch_idx: int) -> Tensor:
         x, y = self.split_batch(batch)
         z = self.raw_output(x)
         loss = self.loss(z, y)
         # Lightning writes step metrics when (batches + 1) % log_every_n_steps == 0: log on those
-        # (its private counter; the step count where a Lightning release has renamed it)
-        loop = self.trainer.fit_loop.epoch_loop
-        batches = getattr(loop, "_batches_that_stepped", self.global_step)
+        batches = lightning_private.batches_that_stepped(self.trainer)
         every = self.trainer.log_every_n_steps
         if batches == 0 or (every and (batches + 1) % every == 0):
             self._check_finite(loss)
@@ -189,6 +194,7 @@ class KilnModule(ManualStepping, EvalSteps, L.LightningModule):
         err = (self.target_scaler(z.float()) - y).abs()
         return (err.flatten(1).mean(1) if err.ndim > 1 else err).sum()  # forecast: per step
 
+    @override
     def on_train_epoch_end(self) -> None:
         self.step_epoch_schedule()
         sums = torch.stack(
@@ -216,6 +222,7 @@ class KilnModule(ManualStepping, EvalSteps, L.LightningModule):
             )
 
     # -- checkpoints --------------------------------------------------------------------
+    @override
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["kiln"] = {
             "version": __version__,
@@ -228,6 +235,7 @@ class KilnModule(ManualStepping, EvalSteps, L.LightningModule):
         if self.profile is not None:
             checkpoint["kiln"]["profile"] = pack(self.profile)
 
+    @override
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         adopt_automatic_progress(checkpoint)
         self.best = checkpoint.get("kiln", {}).get("best")

@@ -21,6 +21,7 @@ import torch
 from torch import Tensor
 
 from kiln.errors import KilnError
+from kiln.training import lightning_private
 from kiln.training.optim import fused_kwargs, scheduler_kwargs, unwrap
 
 STEP_KEYS = ("gradient_clip_val", "gradient_clip_algorithm", "accumulate_grad_batches")
@@ -109,9 +110,7 @@ class ManualStepping:
 
     def _epoch_completed(self) -> bool:
         """Whether the epoch ran all its batches (max_steps may cut the last one short)."""
-        loop = self.trainer.fit_loop.epoch_loop
-        check = getattr(loop, "_num_ready_batches_reached", None)
-        return bool(check()) if check is not None else True
+        return lightning_private.epoch_ran_all_batches(self.trainer)
 
     def step_epoch_schedule(self) -> None:
         """At a training epoch's end: epoch-interval schedules other than plateau."""

@@ -12,6 +12,7 @@ import time
 
 import lightning as L
 import torch
+from typing_extensions import override
 
 
 class Throughput(L.Callback):
@@ -27,6 +28,7 @@ class Throughput(L.Callback):
             torch.cuda.synchronize(module.device)
         return time.perf_counter()
 
+    @override
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.batches, self.samples, self.tokens, self.paused = 0, 0, 0, 0.0
         self.t0 = self.pause_start = None
@@ -34,14 +36,17 @@ class Throughput(L.Callback):
         if pl_module.device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(pl_module.device)
 
+    @override
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         total = trainer.estimated_stepping_batches
         self.warmup = self.warmup_steps if total > 2 * self.warmup_steps else 0
 
+    @override
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
         if self.t0 is None and self.batches >= self.warmup:
             self.t0 = self._now(pl_module)
 
+    @override
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         self.batches += 1
         if self.t0 is None:
@@ -51,15 +56,18 @@ class Throughput(L.Callback):
         if isinstance(first, torch.Tensor) and first.ndim >= 2 and not first.is_floating_point():
             self.tokens += first.numel()  # token ids: (batch, sequence length)
 
+    @override
     def on_validation_start(self, trainer, pl_module) -> None:
         if self.t0 is not None and not trainer.sanity_checking:
             self.pause_start = self._now(pl_module)
 
+    @override
     def on_validation_end(self, trainer, pl_module) -> None:
         if self.pause_start is not None:
             self.paused += self._now(pl_module) - self.pause_start
             self.pause_start = None
 
+    @override
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if self.t0 is None:
             return
