@@ -6,7 +6,6 @@ import functools
 
 import lightning as L
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 from torchmetrics import MeanMetric
 from torchmetrics.classification import ConfusionMatrix
@@ -19,6 +18,7 @@ from kiln.training import lightning_private
 from kiln.training.checkpoints import pack, unpack
 from kiln.training.evaluation import EvalSteps
 from kiln.training.metrics import task_metrics
+from kiln.training.objectives import task_loss, train_score
 from kiln.training.stepping import ManualStepping, adopt_automatic_progress
 from kiln.training.undefined_metrics import TargetTally
 from kiln.version import __version__
@@ -127,16 +127,7 @@ class KilnModule(ManualStepping, EvalSteps, L.LightningModule):
         return prediction(self.spec, self.target_scaler, z)
 
     def loss(self, z: Tensor, y: Tensor) -> Tensor:
-        if self.loss_fn is not None:  # given what the task's own loss below is given
-            target = y.float() if self.spec.task == "binary" else y
-            return self.loss_fn(
-                z.float(), target if self.spec.is_classification else self.target_scaler.scale(y)
-            )
-        if self.spec.task == "multiclass":
-            return F.cross_entropy(z.float(), y)
-        if self.spec.task == "binary":
-            return F.binary_cross_entropy_with_logits(z.float(), y.float())
-        return F.mse_loss(z.float(), self.target_scaler.scale(y))
+        return task_loss(self.spec, self.target_scaler, self.loss_fn, z, y)
 
     # -- steps --------------------------------------------------------------------------
     @override
@@ -180,19 +171,10 @@ class KilnModule(ManualStepping, EvalSteps, L.LightningModule):
             )
         n = len(y)  # running sums of detached values: no graph, no no_grad context needed
         self._train_loss_sum.add_(loss.detach(), alpha=n)
-        self._train_score_sum.add_(self._train_score(z.detach(), y))
+        self._train_score_sum.add_(train_score(self.spec, self.target_scaler, z.detach(), y))
         self._train_rows += n
         self.optimise(loss, batch_idx)
         return loss
-
-    def _train_score(self, z: Tensor, y: Tensor) -> Tensor:
-        """Correct predictions (classification) or summed absolute error (regression)."""
-        if self.spec.task == "multiclass":
-            return (z.argmax(-1) == y).sum()
-        if self.spec.task == "binary":
-            return ((z > 0).long() == y).sum()
-        err = (self.target_scaler(z.float()) - y).abs()
-        return (err.flatten(1).mean(1) if err.ndim > 1 else err).sum()  # forecast: per step
 
     @override
     def on_train_epoch_end(self) -> None:

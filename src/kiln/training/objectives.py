@@ -1,0 +1,32 @@
+"""What a step optimises and the running score it reports: the task's loss (or a user's, given
+what the task's own is given) and the training split's accuracy or absolute error."""
+
+from __future__ import annotations
+
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from kiln.data.spec import InputSpec
+
+
+def task_loss(spec: InputSpec, target_scaler, loss_fn: nn.Module | None, z: Tensor, y: Tensor):
+    """Cross-entropy (multiclass), BCE with logits (binary), MSE on the standardised target
+    (regression, forecast); ``loss_fn`` (``+loss._target_=...``) takes the same arguments."""
+    if loss_fn is not None:
+        target = y.float() if spec.task == "binary" else y
+        return loss_fn(z.float(), target if spec.is_classification else target_scaler.scale(y))
+    if spec.task == "multiclass":
+        return F.cross_entropy(z.float(), y)
+    if spec.task == "binary":
+        return F.binary_cross_entropy_with_logits(z.float(), y.float())
+    return F.mse_loss(z.float(), target_scaler.scale(y))
+
+
+def train_score(spec: InputSpec, target_scaler, z: Tensor, y: Tensor) -> Tensor:
+    """Correct predictions (classification) or summed absolute error (regression)."""
+    if spec.task == "multiclass":
+        return (z.argmax(-1) == y).sum()
+    if spec.task == "binary":
+        return ((z > 0).long() == y).sum()
+    err = (target_scaler(z.float()) - y).abs()
+    return (err.flatten(1).mean(1) if err.ndim > 1 else err).sum()  # forecast: per step
