@@ -18,6 +18,7 @@ from kiln.files.atomic import write_json
 from kiln.files.leftovers import clean_partials
 from kiln.training import distributed
 from kiln.training.builders import build_datamodule, build_module, build_trainer
+from kiln.training.defaults import resolve_defaults
 from kiln.training.checkpoints import (
     check_compatible,
     check_resume_length,
@@ -49,14 +50,15 @@ def run(cfg: DictConfig) -> dict[str, float]:
     distributed.quiet_other_ranks()
     distributed.check_launcher(cfg.trainer)
     output_dir.mkdir(parents=True, exist_ok=True)
+    L.seed_everything(int(cfg.seed), workers=True, verbose=False)
+
+    dm = build_datamodule(cfg.data)
+    resolve_defaults(cfg, dm.spec)  # model=auto, monitor.*=auto: from the data, before any record
     if rank_zero and cfg.get("print_config", True):
         print_config(cfg)
     if rank_zero:
         text = OmegaConf.to_yaml(cfg, resolve=True).encode()
         atomic_files.write_bytes(output_dir / "config.yaml", text)
-    L.seed_everything(int(cfg.seed), workers=True, verbose=False)
-
-    dm = build_datamodule(cfg.data)
     plain = to_plain(cfg)
     module = build_module(cfg, dm, run_config=plain)  # an incompatible model is named first
     check_monitor(cfg.monitor, dm.spec.task, module.metric_directions)
