@@ -18,7 +18,6 @@ from kiln.files.atomic import write_json
 from kiln.files.leftovers import clean_partials
 from kiln.training import distributed
 from kiln.training.builders import build_datamodule, build_module, build_trainer
-from kiln.training.defaults import resolve_defaults
 from kiln.training.checkpoints import (
     check_compatible,
     check_resume_length,
@@ -26,6 +25,7 @@ from kiln.training.checkpoints import (
     load_checkpoint,
     prepare_resume,
 )
+from kiln.training.defaults import resolve_defaults
 from kiln.training.hparams import log_hparams
 from kiln.training.metrics import check_monitor, to_python
 from kiln.training.metrics_table import print_metrics
