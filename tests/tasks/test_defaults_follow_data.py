@@ -132,3 +132,9 @@ def test_retrain_of_a_checkpoint_trained_with_defaults(runs):
          "trainer.max_epochs=1", "logger=none"],
     )  # fmt: skip
     assert "test/rmse" in again and "test/rmse" in again["old"]  # old and new, same metric
+
+
+def test_a_class_given_over_model_auto_does_not_get_autos_name(runs):
+    result = train(runs, *TABLE, "data.target=species", "+model._target_=kiln.models.mlp.MLP",
+                   "+model._partial_=true", *FAST)  # fmt: skip
+    assert saved_config(result)["model"] == {"_target_": "kiln.models.mlp.MLP", "_partial_": True}

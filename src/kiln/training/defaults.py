@@ -100,6 +100,10 @@ def resolve_defaults(cfg: DictConfig, spec: InputSpec) -> list[str]:
     interpolations, e.g. the callbacks' ``${monitor.metric}``, then read the concrete values).
     Idempotent; logs and returns each choice made."""
     chosen = []
+    model = cfg.get("model")
+    if model is not None and "_target_" in model and model.get("name") == AUTO:
+        with open_dict(cfg):  # +model._target_=<a user's class> over model=auto: not its key
+            cfg.model.pop("name")
     if model_is_auto(cfg.get("model")):
         name = default_model(spec)
         with open_dict(cfg):
