@@ -80,7 +80,8 @@ def write_leaderboard(rows: list[dict], metric: str, out: Path, best_ckpt: str, 
     lines = [f"# {title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(_cells(r)) + " |" for r in rows]
     best_neural = next((r["model"] for r in rows if r["family"] == "neural"), None)
-    lines += ["", f"Best: {rows[0]['model']}."]
+    best_line = winner(rows)
+    lines += ["", best_line]
     if best_ckpt:
         lines.append(f"Best neural model: {best_neural}, checkpoint `{Path(best_ckpt).name}`.")
     atomic_files.write_text(out / "leaderboard.md", "\n".join(lines) + "\n")
@@ -89,7 +90,16 @@ def write_leaderboard(rows: list[dict], metric: str, out: Path, best_ckpt: str, 
         writer.writeheader()
         writer.writerows({k: r[k] for k in COLUMNS} for r in rows)
     _print(rows, header, title)
+    print(best_line)  # the winner named on the console too, not only in leaderboard.md
     _chart(rows, metric, out / "leaderboard.png")
+
+
+def winner(rows: list[dict]) -> str:
+    """The sentence naming the best row; a baseline that beats every neural model says so."""
+    top = rows[0]
+    if top["family"] == "neural":
+        return f"Best: {top['model']}."
+    return f"Best: {top['model']}, a scikit-learn baseline: it beats every neural model here."
 
 
 def _print(rows: list[dict], header: list[str], title: str) -> None:

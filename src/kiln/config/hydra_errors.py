@@ -166,6 +166,14 @@ def sentence(err: CompactHydraException, command: str) -> str:
     unknown = re.match(r"Could not override '([^']+)'\.\s*To append to your config use (.+)", text)
     if unknown:
         key, plus = unknown.groups()
+        if (
+            key.startswith("model.") and key != "model._target_"
+        ):  # model=auto (the default) has no settings of its own
+            return (
+                f"{key} is not a key of the chosen model, and the default model=auto has none "
+                f"until the data picks one; name the model first (e.g. model=mlp {plus.strip().lstrip('+')}), "
+                f"or check the key's spelling (kiln {command} --cfg job shows the keys)."
+            )
         return (
             f"{key} is not a key of the {command} config; check its spelling "
             f"(kiln {command} --cfg job shows the keys) or write {_quoted(plus.strip())} to add a "

@@ -31,11 +31,17 @@ def model_targets() -> dict[str, str]:
     names = sorted(
         f.name.removesuffix(".yaml") for f in folder.iterdir() if f.name.endswith(".yaml")
     )
-    return {name: str(_node(name)["_target_"]) for name in names}
+    nodes = {name: _node(name) for name in names}
+    return {name: str(n["_target_"]) for name, n in nodes.items() if "_target_" in n}  # not auto
+
+
+def model_config(name: str) -> dict:
+    """conf/model/<name>.yaml as ``model=<name>`` composes it (its defaults merged under it)."""
+    return dict(_node(name))
 
 
 def model_names() -> list[str]:
-    """Every ``model=`` choice kiln ships."""
+    """Every ``model=`` choice kiln ships that names a class (``auto`` picks one of these)."""
     return list(model_targets())
 
 

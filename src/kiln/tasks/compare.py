@@ -6,7 +6,6 @@ import copy
 import logging
 import shutil
 import time
-from importlib import resources
 from pathlib import Path
 
 import lightning as L
@@ -20,7 +19,9 @@ from kiln.config import to_plain
 from kiln.errors import Interrupted, KilnError
 from kiln.files import atomic as atomic_files
 from kiln.models import model_names
+from kiln.models.catalog import model_config as catalog_config
 from kiln.training.builders import build_datamodule, build_module, build_trainer
+from kiln.training.defaults import compare_models, is_auto, resolve_monitor
 from kiln.training.metrics import check_monitor, check_ranking_metric, to_python
 
 log = logging.getLogger("kiln")
@@ -28,16 +29,11 @@ log = logging.getLogger("kiln")
 
 def model_config(name: str) -> DictConfig:
     """conf/model/<name>.yaml, with its defaults (another model config) merged under it."""
-    path = resources.files("kiln.conf").joinpath("model", f"{name}.yaml")
-    if not path.is_file():
+    if str(name) not in model_names():
         raise KilnError(
             f"models: {name!r} is not a model config; use baselines or any of {', '.join(model_names())}."
         )
-    node = OmegaConf.create(path.read_text())
-    base = OmegaConf.create()
-    for parent in node.pop("defaults", []) or []:
-        base = OmegaConf.merge(base, model_config(str(parent)))
-    return OmegaConf.merge(base, node)
+    return OmegaConf.create(catalog_config(str(name)))
 
 
 def _check_names(names: list, overrides) -> None:
@@ -97,15 +93,13 @@ def run(cfg: DictConfig) -> dict:
     mode = cfg.cv.get("mode", "kfold")
     if mode not in ("kfold", "holdout"):
         raise KilnError(f"cv.mode={mode} is unknown; use kfold or holdout.")
-    names = [cfg.models] if isinstance(cfg.models, str) else list(cfg.models)  # models=mlp
+    auto = cfg.models is None or (isinstance(cfg.models, str) and is_auto(cfg.models))
+    names = [] if auto else [cfg.models] if isinstance(cfg.models, str) else list(cfg.models)
     keep = cfg.get("keep_checkpoints", "best")
     if keep not in ("best", "all"):
         raise KilnError(f"keep_checkpoints={keep!r} is unknown; use best or all.")
-    if not names:
+    if not names and not auto:
         raise KilnError("models is empty; pass e.g. models=[mlp,resmlp,baselines].")
-    _check_names(names, cfg.get("model_overrides") or {})
-    model_cfgs = {n: model_config(n) for n in names if n != "baselines"}
-    metric = cfg.get("metric") or "test/" + cfg.monitor.metric.split("/", 1)[-1]
     results: list[dict] = []
     for fold in range(folds):
         fold_cfg = fold_config(cfg, fold, folds)
@@ -113,8 +107,8 @@ def run(cfg: DictConfig) -> dict:
         L.seed_everything(seed, verbose=False)
         dm = build_datamodule(fold_cfg.data)
         if fold == 0:  # before any training: the task is known once the data is
-            check_monitor(cfg.monitor, dm.spec.task)
-            rank = check_ranking_metric(metric, dm.spec.task, "baselines" in names)
+            names, model_cfgs, metric, rank = _plan(cfg, names, dm.spec)
+        resolve_monitor(fold_cfg, dm.spec.task)
         for name in names:
             if name == "baselines":
                 for base_name, est in baselines.candidates(dm.spec.task, seed).items():
@@ -140,6 +134,25 @@ def run(cfg: DictConfig) -> dict:
         "results": results,
         "output_dir": str(out),
     }
+
+
+def _plan(cfg: DictConfig, names: list, spec) -> tuple[list, dict, str, str]:
+    """models=auto and monitor.*=auto from the data (in ``cfg``, recorded in config.yaml), the
+    model configs, the leaderboard's metric and its direction; checked before any training."""
+    if not names:
+        names = compare_models(spec)
+        log.info("models=auto for %s data: %s", spec.kind, ", ".join(names))
+    _check_names(names, cfg.get("model_overrides") or {})
+    model_cfgs = {n: model_config(n) for n in names if n != "baselines"}
+    resolve_monitor(cfg, spec.task)
+    with open_dict(cfg):
+        cfg.models = names
+    metric = cfg.get("metric") or "test/" + cfg.monitor.metric.split("/", 1)[-1]
+    check_monitor(cfg.monitor, spec.task)
+    rank = check_ranking_metric(metric, spec.task, "baselines" in names)
+    out = Path(cfg.paths.output_dir)
+    atomic_files.write_text(out / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
+    return names, model_cfgs, metric, rank
 
 
 def train_one(cfg: DictConfig, name: str, model_cfg: DictConfig, dm, model_dir: Path) -> dict:

@@ -25,6 +25,7 @@ from kiln.sweep.study import (
 )
 from kiln.sweep.worker import Job, compose_trial, work
 from kiln.tasks import train
+from kiln.training.defaults import is_auto, resolve_monitor
 from kiln.training.metrics import RUN_FIGURES, final_metric_names, improves
 
 log = logging.getLogger("kiln")
@@ -43,6 +44,7 @@ def run(cfg: DictConfig) -> dict:
     space = parse_space(s.params)
     swept = {p.key for p in space}
     overrides = [o for o in user_overrides if _key(o) not in swept]
+    _resolve_monitor(cfg)  # monitor.*=auto: the objective's default and direction need it
     metric = s.objective.metric or f"{cfg.monitor.metric}_best"
     _check_objective(metric, cfg)  # before the study keeps it and before any trial trains
     better = improves(metric, cfg.monitor.mode)  # test/r2 maximises with a val/rmse monitor
@@ -143,6 +145,16 @@ def _finish(cfg, study, job: Job, user_overrides: list[str], config_dir) -> dict
     log.info("reproduce it: %s", payload["command"])
     log.info("sweep directory: %s (best.yaml, trials.csv, %d plots)", sweep_dir, len(plots))
     return {**summary, **payload, "plots": [str(p) for p in plots]}
+
+
+def _resolve_monitor(cfg: DictConfig) -> None:
+    """monitor.*=auto takes the task from the data, which only a set-up data module knows; it is
+    set up once here (each trial's kiln train resolves the same monitor from the same data)."""
+    if not (is_auto(cfg.monitor.get("metric")) or is_auto(cfg.monitor.get("mode"))):
+        return
+    from kiln.training.builders import build_datamodule
+
+    resolve_monitor(cfg, build_datamodule(cfg.data).spec.task)
 
 
 def _check_objective(metric: str, cfg: DictConfig) -> None:

@@ -25,6 +25,7 @@ from kiln.training.checkpoints import (
     load_checkpoint,
     prepare_resume,
 )
+from kiln.training.defaults import resolve_defaults
 from kiln.training.hparams import log_hparams
 from kiln.training.metrics import check_monitor, to_python
 from kiln.training.metrics_table import print_metrics
@@ -49,14 +50,15 @@ def run(cfg: DictConfig) -> dict[str, float]:
     distributed.quiet_other_ranks()
     distributed.check_launcher(cfg.trainer)
     output_dir.mkdir(parents=True, exist_ok=True)
+    L.seed_everything(int(cfg.seed), workers=True, verbose=False)
+
+    dm = build_datamodule(cfg.data)
+    resolve_defaults(cfg, dm.spec)  # model=auto, monitor.*=auto: from the data, before any record
     if rank_zero and cfg.get("print_config", True):
         print_config(cfg)
     if rank_zero:
         text = OmegaConf.to_yaml(cfg, resolve=True).encode()
         atomic_files.write_bytes(output_dir / "config.yaml", text)
-    L.seed_everything(int(cfg.seed), workers=True, verbose=False)
-
-    dm = build_datamodule(cfg.data)
     plain = to_plain(cfg)
     module = build_module(cfg, dm, run_config=plain)  # an incompatible model is named first
     check_monitor(cfg.monitor, dm.spec.task, module.metric_directions)

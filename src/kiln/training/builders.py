@@ -19,6 +19,7 @@ from kiln.errors import KilnError
 from kiln.models import build_network, check_output, is_users
 from kiln.training.callbacks import PlainProgress
 from kiln.training.checkpoint_io import AtomicCheckpointIO
+from kiln.training.defaults import resolve_defaults
 from kiln.training.extensions import build_loss, build_metrics, directions
 from kiln.training.module import KilnModule
 from kiln.training.optim import fills_total_steps, unwrap
@@ -89,6 +90,7 @@ def build_checkpoint_datamodule(data_cfg: DictConfig, command: str, given=None):
 def build_module(cfg: DictConfig, dm, run_config: dict | None = None) -> KilnModule:
     """Network from config + the data's spec, wrapped with the fitted preprocessing."""
     spec: InputSpec = dm.spec
+    resolve_defaults(cfg, spec)  # a no-op once the task resolved them (it records the result)
     factory = build(cfg.model, "model")
     network = build_network(factory, spec)
     if is_users(factory):  # kiln's own models are tested; a user's output shape is probed
