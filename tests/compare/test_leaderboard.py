@@ -22,8 +22,10 @@ def test_printed_table_is_not_wrapped_outside_a_terminal(tmp_path, capsys):
     rows = summarise(results, "test/acc", "max")
     write_leaderboard(rows, "test/acc", tmp_path, "", "a title long enough to matter here")
     lines = capsys.readouterr().out.splitlines()
-    ft = [line for line in lines if "ft_transformer" in line]
-    naive = [line for line in lines if "seasonal_naive_baseline" in line]
+    rows = [line for line in lines if "│" in line]  # the table's rows (the winner line below)
+    ft = [line for line in rows if "ft_transformer" in line]
+    naive = [line for line in rows if "seasonal_naive_baseline" in line]
+    assert "Best: ft_transformer." in lines
     assert len(ft) == 1 and "0.9600 ± 0.0141" in ft[0] and "123,456,789" in ft[0]
     assert len(naive) == 1 and "0.123" in naive[0]
 
