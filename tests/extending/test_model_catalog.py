@@ -9,7 +9,7 @@ def test_every_model_config_is_listed():
     files = sorted(
         f.name[:-5]
         for f in resources.files("kiln.conf").joinpath("model").iterdir()
-        if f.name.endswith(".yaml")
+        if f.name.endswith(".yaml") and f.name != "auto.yaml"  # auto picks one of the others
     )
     assert model_names() == files
     assert "transformer_100m" in model_names()
