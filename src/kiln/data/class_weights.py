@@ -77,6 +77,6 @@ def decision_threshold(setting, task: str) -> float | str | None:
     if isinstance(setting, bool) or not isinstance(setting, (int, float)) or not 0 < setting < 1:
         raise KilnError(
             f"data.threshold={setting!r} must be auto or a number strictly between 0 and 1; "
-            "use e.g. data.threshold=auto."
+            "use for example data.threshold=auto."
         )
     return float(setting)
