@@ -35,7 +35,9 @@ def test_balanced_weights_are_sklearns_on_the_training_split_and_weigh_cross_ent
     expected = compute_class_weight("balanced", classes=np.arange(3), y=y_train)
     assert dm.spec.extra["class_weights"] == pytest.approx(expected.tolist(), rel=1e-12)
     all_rows = np.concatenate([dm.splits[k][2].numpy() for k in ("train", "val", "test")])
-    assert not np.allclose(expected, compute_class_weight("balanced", classes=np.arange(3), y=all_rows))
+    assert not np.allclose(
+        expected, compute_class_weight("balanced", classes=np.arange(3), y=all_rows)
+    )
     z, y, loss = _batch_loss(dm, module)
     w = torch.tensor(expected, dtype=torch.float64)[y]
     nll = -(z.double().log_softmax(-1)).gather(1, y[:, None]).squeeze(1)
@@ -59,7 +61,11 @@ def test_the_weights_ride_in_the_checkpoint(tmp_path):
     from tests.helpers import train
 
     result = train(
-        tmp_path, *BASE, "data.target=species", "data.class_weight={Gentoo: 2}", "trainer.max_epochs=1"
+        tmp_path,
+        *BASE,
+        "data.target=species",
+        "data.class_weight={Gentoo: 2}",
+        "trainer.max_epochs=1",
     )
     ckpt = torch.load(result["best_checkpoint"], weights_only=True)
     assert ckpt["kiln"]["spec"]["extra"]["class_weights"] == [1.0, 1.0, 2.0]
@@ -84,7 +90,9 @@ def test_bad_settings_are_one_sentence(overrides, words):
 
 
 def test_the_cli_refuses_an_unknown_label_with_exit_2(tmp_path):
-    proc = cli("train", *BASE, "data.target=species", "data.class_weight={Emperor: 2}", runs=tmp_path)
+    proc = cli(
+        "train", *BASE, "data.target=species", "data.class_weight={Emperor: 2}", runs=tmp_path
+    )
     assert proc.returncode == 2, proc.stderr[-2000:]
     line = proc.stderr.strip().splitlines()[-1]
     assert line.startswith("kiln train: error:") and "'Emperor'" in line and "Adelie" in line

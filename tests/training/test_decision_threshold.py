@@ -66,8 +66,15 @@ def cut_run(tmp_path_factory):
     runs = tmp_path_factory.mktemp("cut")
     result = train(runs, *BASE, "data.threshold=0.8", "trainer.max_epochs=2")
     out = runs / "artifact"
-    kiln.api.run("export", [f"ckpt_path={result['best_checkpoint']}", f"out={out}", f"paths.root={runs}"])
-    rows = pd.read_csv(PENGUINS).dropna(subset=["sex"]).drop(columns=["sex"]).sample(80, random_state=0)
+    kiln.api.run(
+        "export", [f"ckpt_path={result['best_checkpoint']}", f"out={out}", f"paths.root={runs}"]
+    )
+    rows = (
+        pd.read_csv(PENGUINS)
+        .dropna(subset=["sex"])
+        .drop(columns=["sex"])
+        .sample(80, random_state=0)
+    )
     return result, out, rows
 
 
@@ -77,7 +84,9 @@ def test_the_test_metrics_cut_at_the_stored_threshold(cut_run):
     assert float(module.decision.value) == pytest.approx(0.8)
     assert ((p > 0.5) != (p > 0.8)).any()  # the cut changes some labels, so this can fail
     assert result["test/acc"] == pytest.approx(accuracy_score(y, p > 0.8), abs=1e-6)
-    assert result["test/balanced_acc"] == pytest.approx(balanced_accuracy_score(y, p > 0.8), abs=1e-6)
+    assert result["test/balanced_acc"] == pytest.approx(
+        balanced_accuracy_score(y, p > 0.8), abs=1e-6
+    )
 
 
 def test_predict_and_a_served_request_cut_at_the_stored_threshold(cut_run, tmp_path):
@@ -89,9 +98,27 @@ def test_predict_and_a_served_request_cut_at_the_stored_threshold(cut_run, tmp_p
     assert frame["prediction"].tolist() == np.where(p > 0.8, "male", "female").tolist()
     src, dst = tmp_path / "rows.csv", tmp_path / "preds.csv"
     rows.to_csv(src, index=False)
-    kiln.api.run("predict", [f"artifact={artifact}", f"input={src}", f"output={dst}", f"paths.root={tmp_path}"])
+    kiln.api.run(
+        "predict",
+        [f"artifact={artifact}", f"input={src}", f"output={dst}", f"paths.root={tmp_path}"],
+    )
     assert pd.read_csv(dst)["prediction"].tolist() == frame["prediction"].tolist()
     with live_server(artifact) as (url, _):
-        served = httpx.post(f"{url}/predict", json=to_records(rows), timeout=30).json()["predictions"]
+        served = httpx.post(f"{url}/predict", json=to_records(rows), timeout=30).json()[
+            "predictions"
+        ]
     assert [s["prediction"] for s in served] == frame["prediction"].tolist()
     assert np.allclose([s["probabilities"]["male"] for s in served], p, atol=1e-6)
+
+
+def test_weights_saved_before_the_threshold_existed_load_with_half():
+    from torch import nn
+
+    from kiln.models.pipeline import DecisionThreshold
+
+    model = nn.Module()
+    model.decision = DecisionThreshold(0.8)
+    model.load_state_dict({}, strict=True)  # an older checkpoint: no decision.value
+    assert float(model.decision.value) == 0.5
+    model.load_state_dict({"decision.value": torch.tensor(0.3)}, strict=True)
+    assert float(model.decision.value) == pytest.approx(0.3)

@@ -18,7 +18,9 @@ from sklearn.utils.class_weight import compute_class_weight
 from kiln.errors import KilnError
 
 
-def class_weights(setting, task: str, classes: list | None, y_train: np.ndarray) -> list[float] | None:
+def class_weights(
+    setting, task: str, classes: list | None, y_train: np.ndarray
+) -> list[float] | None:
     """One weight per class (``classes``: the labels as the table holds them), or None for
     ``setting`` null. ``y_train``: the training split's encoded target (0..C-1)."""
     if setting is None:

@@ -8,13 +8,24 @@ import math
 from torch import Tensor
 
 from kiln.errors import KilnError
+from kiln.models.pipeline import decision_for
 from kiln.training.metrics import set_threshold
+from kiln.training.threshold import ValidationScores
 from kiln.training.undefined_metrics import undefined
 
 
 class EvalSteps:
     """Mixin for ``KilnModule``: uses its ``raw_output``, ``loss``, ``to_prediction``, the
     metric collections it builds in ``__init__``, ``monitor`` and ``best``."""
+
+    def init_decision(self, spec) -> None:
+        """A binary model's cut (``decision``, a buffer), the cut validation scores with (the
+        fixed one, or 0.5 until data.threshold=auto chooses), and auto's validation scores."""
+        self.decision = decision_for(spec)
+        auto = spec.extra.get("decision_threshold") == "auto"
+        self.val_scores = ValidationScores() if auto and self.decision is not None else None
+        self.val_cut = float(self.decision.value) if self.decision is not None else 0.5
+        set_threshold(self.val_metrics, self.val_cut)
 
     def _eval_step(self, batch, metrics, loss_metric, tally, scores=None) -> Tensor:
         x, y = self.split_batch(batch)

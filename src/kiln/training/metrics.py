@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import torch
 from torchmetrics import MeanAbsoluteError, MeanSquaredError, MetricCollection, R2Score
-from torchmetrics.classification import AUROC, Accuracy, AveragePrecision, F1Score, MulticlassAccuracy
+from torchmetrics.classification import (
+    AUROC,
+    Accuracy,
+    AveragePrecision,
+    F1Score,
+    MulticlassAccuracy,
+)
 
 from kiln.errors import KilnError
 

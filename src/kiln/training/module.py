@@ -13,14 +13,13 @@ from typing_extensions import override
 
 from kiln.data.spec import InputSpec
 from kiln.errors import KilnError
-from kiln.models.pipeline import decision_for, network_output, prediction, target_scaler_for
+from kiln.models.pipeline import network_output, prediction, target_scaler_for
 from kiln.training import lightning_private
 from kiln.training.checkpoints import pack, unpack
 from kiln.training.evaluation import EvalSteps
-from kiln.training.metrics import set_threshold, task_metrics
-from kiln.training.objectives import task_loss, train_score
+from kiln.training.metrics import task_metrics
+from kiln.training.objectives import loss_weights, task_loss, train_score
 from kiln.training.stepping import ManualStepping, adopt_automatic_progress
-from kiln.training.threshold import ValidationScores
 from kiln.training.undefined_metrics import TargetTally
 from kiln.version import __version__
 
@@ -72,22 +71,13 @@ class KilnModule(ManualStepping, EvalSteps, L.LightningModule):
             self.network.compile()  # in place: state_dict keys stay the same with and without it
         n = spec.num_outputs
         self.loss_fn = loss_fn  # a user's loss (kiln.training.extensions), else the task's
-        weights = spec.extra.get("class_weights")  # data.class_weight, on the training split
-        if weights and loss_fn is not None:
-            raise KilnError(
-                "data.class_weight weighs kiln's own loss and loss._target_ replaces it; drop one."
-            )
-        weights = torch.tensor(weights, dtype=torch.float32) if weights else None
-        self.register_buffer("class_weights", weights, persistent=False)
-        self.decision = decision_for(spec)  # binary: the cut, a buffer (kiln.training.threshold)
-        auto = spec.extra.get("decision_threshold") == "auto"
-        self.val_scores = ValidationScores() if auto and self.decision is not None else None
+        # data.class_weight (on the training split): recorded in the spec, so not persistent
+        self.register_buffer("class_weights", loss_weights(spec, loss_fn), persistent=False)
         full = task_metrics(spec.task, n)
         full.add_metrics(dict(extra_metrics or {}))  # a user's torchmetrics, as val/<name>
         self.val_metrics = full.clone(prefix="val/")
         self.test_metrics = full.clone(prefix="test/")
-        self.val_cut = float(self.decision.value) if self.decision is not None else 0.5
-        set_threshold(self.val_metrics, self.val_cut)  # a fixed cut; auto's is 0.5 until chosen
+        self.init_decision(spec)  # binary: the cut, a buffer (kiln.training.evaluation)
         self.val_loss, self.test_loss = MeanMetric(), MeanMetric()
         self.val_tally, self.test_tally = TargetTally(spec.task, n), TargetTally(spec.task, n)
         self.undefined: dict[str, str] = {}  # stage/metric -> why the split cannot define it

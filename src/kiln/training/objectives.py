@@ -3,10 +3,23 @@ what the task's own is given) and the training split's accuracy or absolute erro
 
 from __future__ import annotations
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from kiln.data.spec import InputSpec
+from kiln.errors import KilnError
+
+
+def loss_weights(spec: InputSpec, loss_fn: nn.Module | None) -> Tensor | None:
+    """The class weights of ``data.class_weight`` (``spec.extra["class_weights"]``) as a
+    tensor, or None; they weigh kiln's own loss, so a user's loss cannot take them."""
+    weights = spec.extra.get("class_weights")
+    if weights and loss_fn is not None:
+        raise KilnError(
+            "data.class_weight weighs kiln's own loss and loss._target_ replaces it; drop one."
+        )
+    return torch.tensor(weights, dtype=torch.float32) if weights else None
 
 
 def task_loss(

@@ -23,7 +23,9 @@ class TargetTally(Metric):
     def __init__(self, task: str, num_classes: int) -> None:
         super().__init__()
         self.task = task
-        self.threshold = 0.5  # a binary model's decision threshold (kiln.training.metrics.set_threshold)
+        self.threshold = (
+            0.5  # a binary model's decision threshold (kiln.training.metrics.set_threshold)
+        )
         size = 2 if task == "binary" else (num_classes if task == "multiclass" else 3)
         self.add_state("tally", torch.zeros(size, dtype=torch.float64), dist_reduce_fx="sum")
         self.add_state("positives", torch.zeros((), dtype=torch.float64), dist_reduce_fx="sum")
