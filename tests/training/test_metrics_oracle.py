@@ -28,8 +28,9 @@ def test_classification_metrics_match_sklearn(runs, experiment):
     result = train(runs, f"experiment={experiment}", "trainer.max_epochs=3")
     prob, y = _predict(result)
     if prob.ndim == 1:  # binary: P(class 1)
-        pred = (prob > 0.5).astype(int)
+        pred = (prob > result["decision_threshold"]).astype(int)
         assert result["test/auroc"] == pytest.approx(skm.roc_auc_score(y, prob), abs=1e-6)
+        ap = skm.average_precision_score(y, prob)
         assert result["test/f1"] == pytest.approx(skm.f1_score(y, pred), abs=1e-6)
     else:
         pred = prob.argmax(1)
@@ -37,7 +38,13 @@ def test_classification_metrics_match_sklearn(runs, experiment):
             skm.roc_auc_score(y, prob, multi_class="ovr", average="macro"), abs=1e-5
         )
         assert result["test/f1"] == pytest.approx(skm.f1_score(y, pred, average="macro"), abs=1e-6)
+        onehot = np.eye(prob.shape[1])[y]
+        ap = skm.average_precision_score(onehot, prob, average="macro")
     assert result["test/acc"] == pytest.approx(skm.accuracy_score(y, pred), abs=1e-6)
+    assert result["test/balanced_acc"] == pytest.approx(
+        skm.balanced_accuracy_score(y, pred), abs=1e-6
+    )
+    assert result["test/pr_auc"] == pytest.approx(ap, abs=1e-5)
 
 
 def test_regression_metrics_match_sklearn(runs):

@@ -12,6 +12,7 @@ import pandas as pd
 import torch
 
 from kiln.data.base import InMemoryDataModule
+from kiln.data.class_weights import class_weights, decision_threshold
 from kiln.data.folds import fold_report
 from kiln.data.quality import check_finite
 from kiln.data.schema import Schema
@@ -43,7 +44,7 @@ class TableDataModule(InMemoryDataModule):
                  test_path: str | None = None, columns: dict | None = None, drop: list | None = None,
                  preprocess: dict | None = None, stratify: bool = True, cv_folds: int = 0,
                  cv_fold: int | None = None, schema: dict | None = None, name: str | None = None,
-                 sep: str | None = None, **kwargs) -> None:  # fmt: skip
+                 sep: str | None = None, class_weight=None, threshold=None, **kwargs) -> None:  # fmt: skip
         super().__init__(**kwargs)
         if not target or target == "???":
             raise KilnError("data.target is not set; pass data.target=<the column to predict>.")
@@ -60,6 +61,7 @@ class TableDataModule(InMemoryDataModule):
         self.preprocess = dict(preprocess or {})
         self.stratify, self.cv_folds, self.cv_fold = stratify, int(cv_folds or 0), cv_fold
         self.schema_dict, self.name, self.sep = schema, name, sep
+        self.class_weight, self.threshold = class_weight, threshold  # kiln.data.class_weights
         self.schema: Schema | None = None
         self.split_rows: dict[str, np.ndarray] = {}
         self._report: dict = {}
@@ -162,7 +164,8 @@ class TableDataModule(InMemoryDataModule):
             kind="tabular", shape=(pre.out_features,), task=schema.task,
             num_outputs=len(schema.classes) if schema.task == "multiclass" else 1, dataset=name,
             class_names=[str(c) for c in schema.classes] if schema.classes else None,
-            extra={"inputs_per_batch": 2, "schema": schema.to_dict(), "layout": pre.layout()},
+            extra={"inputs_per_batch": 2, "schema": schema.to_dict(), "layout": pre.layout(),
+                   **self._imbalance(schema)},
         )  # fmt: skip
         report = table_report(
             schema, self.spec, df, rows, enc, raw_train, out_report, dropped, self.split_seed
@@ -172,6 +175,18 @@ class TableDataModule(InMemoryDataModule):
         report.update(fold_report(self.fold))
         self._report = report
         log_report(report)
+
+    def _imbalance(self, schema: Schema) -> dict:
+        """The class weights (on the training rows) and the decision threshold the config asks
+        for, as spec entries (absent when unset)."""
+        y_train = self.splits["train"][2].numpy()
+        weights = class_weights(self.class_weight, schema.task, schema.classes, y_train)
+        threshold = decision_threshold(self.threshold, schema.task)
+        return {
+            k: v
+            for k, v in (("class_weights", weights), ("decision_threshold", threshold))
+            if v is not None
+        }
 
     # -- lifecycle ------------------------------------------------------------------------
     def setup(self, stage: str | None = None) -> None:

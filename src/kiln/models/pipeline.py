@@ -8,6 +8,7 @@ KilnModule saved load into it as they are.
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
 
 from kiln.data.spec import InputSpec
@@ -36,6 +37,31 @@ def target_scaler_for(spec: InputSpec, stats: tuple[float, float] | None = None)
     return TargetScaler(*(stats or (0.0, 1.0))) if spec.task in SCALED_TARGETS else None
 
 
+class DecisionThreshold(nn.Module):
+    """A binary model's cut: the label is the second class where P(second class) > ``value``.
+
+    A buffer, so the checkpoint and the torch artifact carry it (ONNX answers probabilities;
+    its metadata carries the value). Weights saved before it existed load with 0.5, the cut
+    they were trained and scored with.
+    """
+
+    def __init__(self, value: float = 0.5) -> None:
+        super().__init__()
+        self.register_buffer("value", torch.tensor(float(value)))
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:
+        state_dict.setdefault(prefix + "value", torch.tensor(0.5))
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+
+def decision_for(spec: InputSpec) -> DecisionThreshold | None:
+    """The decision threshold of a binary model (the spec's fixed value, else 0.5), else None."""
+    if spec.task != "binary":
+        return None
+    fixed = spec.extra.get("decision_threshold")
+    return DecisionThreshold(fixed if isinstance(fixed, float) else 0.5)
+
+
 class InferencePipeline(nn.Module):
     """Raw inputs to predictions without a LightningModule: what a format=torch artifact runs."""
 
@@ -45,6 +71,7 @@ class InferencePipeline(nn.Module):
         self.preprocessor = preprocessor if preprocessor is not None else nn.Identity()
         self.network = network
         self.target_scaler = target_scaler_for(spec)
+        self.decision = decision_for(spec)
 
     def raw_output(self, x) -> Tensor:
         return network_output(self.spec, self.network(self.preprocessor(x)))

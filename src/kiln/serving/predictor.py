@@ -29,6 +29,9 @@ class Predictor:
         self.schema = InputSchema.from_dict(self.meta["inputs"])
         self.task: str = self.meta["task"]
         self.labels: list[str] | None = self.meta.get("labels")
+        # binary: the label is the second where its probability exceeds the model's threshold
+        # (data.threshold; artifacts exported before it existed cut at 0.5)
+        self.threshold = float(self.meta.get("threshold") or 0.5)
         self.input_names: list[str] = self.meta["graph"]["inputs"]
         self.dtypes = [np.dtype(t) for t in self.meta["graph"]["dtypes"]]
         # the format metadata.json names (and its file list checks), not whichever file is there;
@@ -101,11 +104,17 @@ class Predictor:
     def probabilities(self, out: np.ndarray) -> np.ndarray:
         return np.stack([1 - out, out], axis=1) if self.task == "binary" else out
 
+    def label_index(self, out: np.ndarray) -> np.ndarray:
+        """The predicted class of each row: the model's threshold for binary, else the most probable."""
+        if self.task == "binary":
+            return (np.asarray(out).reshape(-1) > self.threshold).astype(np.int64)
+        return np.asarray(out).argmax(1)
+
     def to_frame(self, out: np.ndarray, index=None) -> pd.DataFrame:
         if self.task == "regression":
             return pd.DataFrame({"prediction": out.astype(np.float64)}, index=index)
         probs = self.probabilities(out)
-        cols = {"prediction": np.asarray(self.labels, dtype=object)[probs.argmax(1)]}
+        cols = {"prediction": np.asarray(self.labels, dtype=object)[self.label_index(out)]}
         for k, label in enumerate(self.labels):
             cols[f"proba_{label}"] = probs[:, k].astype(np.float64)
         return pd.DataFrame(cols, index=index)
@@ -118,7 +127,7 @@ class Predictor:
         labels = self.labels
         return [
             {"prediction": labels[int(k)], "probabilities": dict(zip(labels, row, strict=True))}
-            for k, row in zip(probs.argmax(1), probs.tolist(), strict=True)
+            for k, row in zip(self.label_index(out), probs.tolist(), strict=True)
         ]
 
     def predict_records(self, data) -> list[dict]:

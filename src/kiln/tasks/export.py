@@ -78,6 +78,8 @@ def run(cfg: DictConfig) -> dict:
             "created": ex.now(),
             "task": dm.spec.task,
             "labels": dm.spec.class_names if dm.spec.is_classification else None,
+            # binary: the cut the predictor applies to P(second label) (the model's buffer)
+            "threshold": float(module.decision.value) if module.decision is not None else None,
             "inputs": schema.to_dict(),
             "graph": {
                 "inputs": ex.input_names(len(test_inputs)),

@@ -128,6 +128,12 @@ def run(cfg: DictConfig) -> dict[str, float]:
         **metrics,
         **({"undefined_metrics": undefined} if undefined else {}),
         "best_checkpoint": best_path,
+        # binary: the model's cut (data.threshold), as predict and serve apply it
+        **(
+            {"decision_threshold": float(module.decision.value)}
+            if module.decision is not None
+            else {}
+        ),
         "epochs": trainer.current_epoch,
         "global_step": trainer.global_step,
         "fit_seconds": round(fit_seconds, 3),

@@ -8,6 +8,9 @@ import math
 from torch import Tensor
 
 from kiln.errors import KilnError
+from kiln.models.pipeline import decision_for
+from kiln.training.metrics import set_threshold
+from kiln.training.threshold import ValidationScores
 from kiln.training.undefined_metrics import undefined
 
 
@@ -15,11 +18,22 @@ class EvalSteps:
     """Mixin for ``KilnModule``: uses its ``raw_output``, ``loss``, ``to_prediction``, the
     metric collections it builds in ``__init__``, ``monitor`` and ``best``."""
 
-    def _eval_step(self, batch, metrics, loss_metric, tally) -> Tensor:
+    def init_decision(self, spec) -> None:
+        """A binary model's cut (``decision``, a buffer), the cut validation scores with (the
+        fixed one, or 0.5 until data.threshold=auto chooses), and auto's validation scores."""
+        self.decision = decision_for(spec)
+        auto = spec.extra.get("decision_threshold") == "auto"
+        self.val_scores = ValidationScores() if auto and self.decision is not None else None
+        self.val_cut = float(self.decision.value) if self.decision is not None else 0.5
+        set_threshold(self.val_metrics, self.val_cut)
+
+    def _eval_step(self, batch, metrics, loss_metric, tally, scores=None) -> Tensor:
         x, y = self.split_batch(batch)
         z = self.raw_output(x)
         loss_metric.update(self.loss(z, y), weight=len(y))
         pred = self.to_prediction(z)
+        if scores is not None:  # data.threshold=auto: the cut is chosen on these
+            scores.update(pred, y)
         tally.update(pred, y)
         if self.spec.task == "forecast":  # every (sample, step) value counts once
             metrics.update(pred.flatten(), y.flatten())
@@ -28,7 +42,12 @@ class EvalSteps:
         return pred
 
     def validation_step(self, batch, batch_idx: int) -> Tensor:
-        return self._eval_step(batch, self.val_metrics, self.val_loss, self.val_tally)
+        args = (self.val_metrics, self.val_loss, self.val_tally, self.val_scores)
+        return self._eval_step(batch, *args)
+
+    def on_validation_epoch_start(self) -> None:
+        if self.decision is not None:  # the cut validation scores with: fixed, or 0.5 for auto
+            self.val_tally.threshold = self.val_cut
 
     def _defined(self, stage: str, split: str, metrics, loss_metric, tally) -> dict:
         """The stage's metrics without those the split cannot define (``self.undefined``)."""
@@ -53,6 +72,9 @@ class EvalSteps:
             raise KilnError(
                 f"monitor.metric={name!r} is not logged in validation; use one of {', '.join(sorted(values))}."
             )
+        cut = self.val_scores.compute() if self.val_scores is not None else None
+        if self.val_scores is not None:
+            self.val_scores.reset()
         if self.trainer.sanity_checking:
             return
         current = float(values[name])
@@ -62,6 +84,9 @@ class EvalSteps:
             )
         self.step_plateau(current)
         better = max if self.monitor["mode"] == "max" else min
+        improved = self.best is None or (better(self.best, current) == current != self.best)
+        if improved and cut is not None:  # the checkpoint saved for this epoch holds its cut
+            self.decision.value.fill_(cut)
         self.best = current if self.best is None else better(self.best, current)
         self.log(f"{name}_best", self.best, prog_bar=True)
 
@@ -69,6 +94,12 @@ class EvalSteps:
         pred = self._eval_step(batch, self.test_metrics, self.test_loss, self.test_tally)
         if self.confusion is not None:
             self.confusion.update(pred, batch[-1])
+
+    def on_test_epoch_start(self) -> None:
+        if self.decision is not None:  # the model's cut, as predict and serve apply it
+            cut = float(self.decision.value)
+            set_threshold(self.test_metrics, cut)
+            self.test_tally.threshold = self.confusion.threshold = cut
 
     def on_test_epoch_end(self) -> None:
         self.log_dict(

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import torch
 from torchmetrics import MeanAbsoluteError, MeanSquaredError, MetricCollection, R2Score
-from torchmetrics.classification import AUROC, Accuracy, F1Score
+from torchmetrics.classification import (
+    AUROC,
+    Accuracy,
+    AveragePrecision,
+    F1Score,
+    MulticlassAccuracy,
+)
 
 from kiln.errors import KilnError
 
 # the way each logged metric improves; a monitor.mode against it would keep the worst checkpoint
-BETTER = {"loss": "min", "mae": "min", "rmse": "min", "acc": "max", "f1": "max", "auroc": "max", "r2": "max"}  # fmt: skip
+BETTER = {"loss": "min", "mae": "min", "rmse": "min", "acc": "max", "f1": "max", "auroc": "max", "r2": "max",
+          "balanced_acc": "max", "pr_auc": "max"}  # fmt: skip
 
 
 def improves(metric: str, default: str | None = None) -> str | None:
@@ -23,23 +30,53 @@ def metric_names(task: str, stage: str, loss: bool = True) -> list[str]:
     return [f"{stage}/{n}" for n in names]
 
 
+class BinaryBalancedAccuracy(MulticlassAccuracy):
+    """Balanced accuracy (the mean recall of the two classes) of P(class 1) cut at
+    ``threshold``, like torchmetrics' binary metrics (label 1 where the probability exceeds it)."""
+
+    def __init__(self, threshold: float = 0.5) -> None:
+        super().__init__(num_classes=2, average="macro")
+        self.threshold = threshold
+
+    def update(self, preds: torch.Tensor, target: torch.Tensor) -> None:
+        super().update((preds > self.threshold).long(), target)
+
+
+def set_threshold(metrics: MetricCollection, value: float) -> None:
+    """Cut a binary collection's probabilities at ``value`` (the model's decision threshold)."""
+    for metric in metrics.values(copy_state=False):
+        if hasattr(metric, "threshold"):
+            metric.threshold = float(value)
+
+
 def task_metrics(task: str, num_classes: int, ranking: bool = True) -> MetricCollection:
-    """acc, f1 (macro) and auroc for classification; mae, rmse and r2 for regression.
+    """acc, balanced_acc, f1 (macro) and auroc and pr_auc (average precision, macro over the
+    classes one against the rest) for classification; mae, rmse and r2 for regression.
 
     Classification metrics take probabilities (softmax, or sigmoid for binary); regression
     metrics take predictions on the target's original scale. ``ranking=False`` leaves out
-    AUROC, which keeps every prediction of the epoch (costly on the training split).
+    AUROC and PR-AUC, which keep every prediction of the epoch (costly on the training split).
     """
     if task == "multiclass":
         kw = {"task": "multiclass", "num_classes": num_classes}
-        metrics = {"acc": Accuracy(**kw), "f1": F1Score(average="macro", **kw)}
+        metrics = {
+            "acc": Accuracy(**kw),
+            "balanced_acc": Accuracy(average="macro", **kw),
+            "f1": F1Score(average="macro", **kw),
+        }
         if ranking:
             metrics["auroc"] = AUROC(average="macro", **kw)
+            metrics["pr_auc"] = AveragePrecision(average="macro", **kw)
         return MetricCollection(metrics)
     if task == "binary":
-        metrics = {"acc": Accuracy(task="binary"), "f1": F1Score(task="binary")}
+        metrics = {
+            "acc": Accuracy(task="binary"),
+            "balanced_acc": BinaryBalancedAccuracy(),
+            "f1": F1Score(task="binary"),
+        }
         if ranking:
             metrics["auroc"] = AUROC(task="binary")
+            metrics["pr_auc"] = AveragePrecision(task="binary")
         return MetricCollection(metrics)
     return MetricCollection(
         {"mae": MeanAbsoluteError(), "rmse": MeanSquaredError(squared=False), "r2": R2Score()}

@@ -18,7 +18,7 @@ from kiln.training import lightning_private
 from kiln.training.checkpoints import pack, unpack
 from kiln.training.evaluation import EvalSteps
 from kiln.training.metrics import task_metrics
-from kiln.training.objectives import task_loss, train_score
+from kiln.training.objectives import loss_weights, task_loss, train_score
 from kiln.training.stepping import ManualStepping, adopt_automatic_progress
 from kiln.training.undefined_metrics import TargetTally
 from kiln.version import __version__
@@ -71,10 +71,13 @@ class KilnModule(ManualStepping, EvalSteps, L.LightningModule):
             self.network.compile()  # in place: state_dict keys stay the same with and without it
         n = spec.num_outputs
         self.loss_fn = loss_fn  # a user's loss (kiln.training.extensions), else the task's
+        # data.class_weight (on the training split): recorded in the spec, so not persistent
+        self.register_buffer("class_weights", loss_weights(spec, loss_fn), persistent=False)
         full = task_metrics(spec.task, n)
         full.add_metrics(dict(extra_metrics or {}))  # a user's torchmetrics, as val/<name>
         self.val_metrics = full.clone(prefix="val/")
         self.test_metrics = full.clone(prefix="test/")
+        self.init_decision(spec)  # binary: the cut, a buffer (kiln.training.evaluation)
         self.val_loss, self.test_loss = MeanMetric(), MeanMetric()
         self.val_tally, self.test_tally = TargetTally(spec.task, n), TargetTally(spec.task, n)
         self.undefined: dict[str, str] = {}  # stage/metric -> why the split cannot define it
@@ -127,7 +130,7 @@ class KilnModule(ManualStepping, EvalSteps, L.LightningModule):
         return prediction(self.spec, self.target_scaler, z)
 
     def loss(self, z: Tensor, y: Tensor) -> Tensor:
-        return task_loss(self.spec, self.target_scaler, self.loss_fn, z, y)
+        return task_loss(self.spec, self.target_scaler, self.loss_fn, z, y, self.class_weights)
 
     # -- steps --------------------------------------------------------------------------
     @override

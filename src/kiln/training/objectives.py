@@ -3,22 +3,50 @@ what the task's own is given) and the training split's accuracy or absolute erro
 
 from __future__ import annotations
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from kiln.data.spec import InputSpec
+from kiln.errors import KilnError
 
 
-def task_loss(spec: InputSpec, target_scaler, loss_fn: nn.Module | None, z: Tensor, y: Tensor):
+def loss_weights(spec: InputSpec, loss_fn: nn.Module | None) -> Tensor | None:
+    """The class weights of ``data.class_weight`` (``spec.extra["class_weights"]``) as a
+    tensor, or None; they weigh kiln's own loss, so a user's loss cannot take them."""
+    weights = spec.extra.get("class_weights")
+    if weights and loss_fn is not None:
+        raise KilnError(
+            "data.class_weight weighs kiln's own loss and loss._target_ replaces it; drop one."
+        )
+    return torch.tensor(weights, dtype=torch.float32) if weights else None
+
+
+def task_loss(
+    spec: InputSpec,
+    target_scaler,
+    loss_fn: nn.Module | None,
+    z: Tensor,
+    y: Tensor,
+    class_weights: Tensor | None = None,
+):
     """Cross-entropy (multiclass), BCE with logits (binary), MSE on the standardised target
-    (regression, forecast); ``loss_fn`` (``+loss._target_=...``) takes the same arguments."""
+    (regression, forecast); ``loss_fn`` (``+loss._target_=...``) takes the same arguments.
+
+    ``class_weights`` (one per class, data.class_weight) weigh each row's loss by its class and
+    divide by the rows' summed weight, as torch's weighted cross-entropy does; binary follows
+    the same rule, so a weight's scale never changes the loss."""
     if loss_fn is not None:
         target = y.float() if spec.task == "binary" else y
         return loss_fn(z.float(), target if spec.is_classification else target_scaler.scale(y))
     if spec.task == "multiclass":
-        return F.cross_entropy(z.float(), y)
+        return F.cross_entropy(z.float(), y, weight=class_weights)
     if spec.task == "binary":
-        return F.binary_cross_entropy_with_logits(z.float(), y.float())
+        if class_weights is None:
+            return F.binary_cross_entropy_with_logits(z.float(), y.float())
+        w = class_weights[y.long()]
+        each = F.binary_cross_entropy_with_logits(z.float(), y.float(), reduction="none")
+        return (each * w).sum() / w.sum()
     return F.mse_loss(z.float(), target_scaler.scale(y))
 
 

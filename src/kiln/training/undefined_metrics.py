@@ -23,6 +23,9 @@ class TargetTally(Metric):
     def __init__(self, task: str, num_classes: int) -> None:
         super().__init__()
         self.task = task
+        self.threshold = (
+            0.5  # a binary model's decision threshold (kiln.training.metrics.set_threshold)
+        )
         size = 2 if task == "binary" else (num_classes if task == "multiclass" else 3)
         self.add_state("tally", torch.zeros(size, dtype=torch.float64), dist_reduce_fx="sum")
         self.add_state("positives", torch.zeros((), dtype=torch.float64), dist_reduce_fx="sum")
@@ -32,7 +35,7 @@ class TargetTally(Metric):
             counts = torch.bincount(y.flatten().long(), minlength=len(self.tally))
             self.tally += counts[: len(self.tally)].to(self.tally)
             if self.task == "binary":
-                self.positives += (pred.flatten() > 0.5).sum().to(self.positives)
+                self.positives += (pred.flatten() > self.threshold).sum().to(self.positives)
         else:
             y = y.flatten().double()
             self.tally += torch.stack([y.new_tensor(float(len(y))), y.sum(), (y * y).sum()])
@@ -49,8 +52,9 @@ def undefined(task: str, tallied: tuple[torch.Tensor, float], split: str,
     if task in ("binary", "multiclass"):
         names = class_names or [str(i) for i in range(len(tally))]
         absent = [names[i] for i, c in enumerate(tally.tolist()) if c == 0]
-        if absent:
-            out["auroc"] = f"the {split} split has no row of class {', '.join(absent)}"
+        if absent:  # balanced_acc: torchmetrics counts the class's recall as 0, sklearn drops it
+            why = f"the {split} split has no row of class {', '.join(absent)}"
+            out.update({"auroc": why, "pr_auc": why, "balanced_acc": why})
         if task == "binary" and tally[1] == 0 and positives == 0:
             out["f1"] = f"the {split} split has no positive row and none was predicted"
     elif task in ("regression", "forecast"):
