@@ -162,7 +162,8 @@ class TableDataModule(InMemoryDataModule):
             kind="tabular", shape=(pre.out_features,), task=schema.task,
             num_outputs=len(schema.classes) if schema.task == "multiclass" else 1, dataset=name,
             class_names=[str(c) for c in schema.classes] if schema.classes else None,
-            extra={"inputs_per_batch": 2, "schema": schema.to_dict(), "layout": pre.layout()},
+            extra={"inputs_per_batch": 2, "schema": schema.to_dict(), "layout": pre.layout(),
+                   "numeric_features": pre.numeric.out_features},
         )  # fmt: skip
         report = table_report(
             schema, self.spec, df, rows, enc, raw_train, out_report, dropped, self.split_seed
