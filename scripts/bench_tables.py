@@ -81,7 +81,8 @@ def bench_table(table, cache: Path, args, log: Path) -> dict:
             scores["kiln"].append(score)
             seconds["kiln"] += took
         print(
-            f"  {table.name} fold {fold}: " + " ".join(f"{m}={scores[m][fold]:.4f}" for m in methods),
+            f"  {table.name} fold {fold}: "
+            + " ".join(f"{m}={scores[m][fold]:.4f}" for m in methods),
             flush=True,
         )
     return {
@@ -108,8 +109,10 @@ def main(argv=None) -> int:
     )
     p.add_argument("--no-kiln", action="store_true", help="the baselines only")
     p.add_argument(
-        "--baselines-from", default="", help="a.json,b.json of earlier runs with the same "
-        "--folds and --seed: reuse their baseline scores (and seconds) instead of refitting"
+        "--baselines-from",
+        default="",
+        help="a.json,b.json of earlier runs with the same "
+        "--folds and --seed: reuse their baseline scores (and seconds) instead of refitting",
     )
     p.add_argument("--out", default=None, help="results JSON (rewritten after each table)")
     p.add_argument("--resume", action="store_true", help="keep the tables --out already holds")
