@@ -54,8 +54,12 @@ def bench_table(table, cache: Path, args, log: Path) -> dict:
     methods = [*BASELINES, *(["kiln"] if not args.no_kiln else [])]
     scores = {m: [] for m in methods}
     seconds = {m: 0.0 for m in methods}
+    saved = args.saved_baselines.get(table.name)
+    if saved:  # the same folds (--folds, --seed) scored before: reuse, don't refit
+        scores.update({m: list(saved["scores"][m]) for m in BASELINES})
+        seconds.update({m: saved["seconds"][m] for m in BASELINES})
     for fold, (tr, te) in enumerate(split.split(X, y)):
-        for m in BASELINES:
+        for m in BASELINES if not saved else ():
             start = time.perf_counter()
             scores[m].append(
                 fit_score(m, table.task, X.iloc[tr], y.iloc[tr], X.iloc[te], y.iloc[te], args.seed)
@@ -77,7 +81,8 @@ def bench_table(table, cache: Path, args, log: Path) -> dict:
             scores["kiln"].append(score)
             seconds["kiln"] += took
         print(
-            f"  {table.name} fold {fold}: " + " ".join(f"{m}={scores[m][-1]:.4f}" for m in methods),
+            f"  {table.name} fold {fold}: "
+            + " ".join(f"{m}={scores[m][fold]:.4f}" for m in methods),
             flush=True,
         )
     return {
@@ -103,6 +108,12 @@ def main(argv=None) -> int:
         "--kiln-args", default="", help='extra kiln overrides, e.g. "trainer.max_epochs=40"'
     )
     p.add_argument("--no-kiln", action="store_true", help="the baselines only")
+    p.add_argument(
+        "--baselines-from",
+        default="",
+        help="a.json,b.json of earlier runs with the same "
+        "--folds and --seed: reuse their baseline scores (and seconds) instead of refitting",
+    )
     p.add_argument("--out", default=None, help="results JSON (rewritten after each table)")
     p.add_argument("--resume", action="store_true", help="keep the tables --out already holds")
     p.add_argument("--report", default="", help="a.json,b.json: print the table of saved results")
@@ -112,6 +123,11 @@ def main(argv=None) -> int:
         s = saved[0]["settings"]
         print(markdown([r for d in saved for r in d["tables"]], s["folds"], s["kiln_model"]))
         return 0
+    args.saved_baselines = {}
+    for f in filter(None, args.baselines_from.split(",")):
+        d = json.loads(Path(f).read_text())
+        if (d["settings"]["folds"], d["settings"]["seed"]) == (args.folds, args.seed):
+            args.saved_baselines.update({r["name"]: r for r in d["tables"]})
     names = [n for n in args.tables.split(",") if n]
     unknown = [n for n in names if n not in BY_NAME]
     if unknown:

@@ -29,19 +29,19 @@ def saved_config(result: dict) -> dict:
         ("body_mass_g", "regression", {"metric": "val/rmse", "mode": "min"}),
     ],
 )
-def test_two_argument_train_on_a_table_picks_the_mlp_and_the_tasks_monitor(
+def test_two_argument_train_on_a_table_picks_tabm_and_the_tasks_monitor(
     runs, target, task, monitor
 ):
     result = train(runs, *TABLE, f"data.target={target}", *FAST)
     cfg = saved_config(result)
-    assert cfg["model"]["_target_"] == "kiln.models.mlp.MLP"
+    assert cfg["model"]["_target_"] == "kiln.models.tabm.TabM"
     assert cfg["monitor"] == monitor
     test_metric = "test/acc" if monitor["metric"] == "val/acc" else "test/rmse"
     assert test_metric in result and f"{monitor['metric']}_best" in result
     ckpt = torch.load(result["best_checkpoint"], weights_only=True, map_location="cpu")
     assert ckpt["kiln"]["spec"]["task"] == task
     stored = ckpt["kiln"]["config"]  # eval, export and retrain see a concrete model and monitor
-    assert stored["model"] == kiln.api.compose("train", ["model=mlp"]).model
+    assert stored["model"] == kiln.api.compose("train", ["model=tabm"]).model
     assert stored["monitor"] == monitor
 
 
@@ -105,10 +105,10 @@ def test_compare_on_a_table_without_models_lists_the_table_models(runs, capsys):
          "logger=none"],
     )  # fmt: skip
     names = {row["model"] for row in result["leaderboard"]}
-    assert {"mlp", "resmlp", "ft_transformer", "ridge", "hist_gb"} <= names
+    assert {"tabm", "mlp", "ft_transformer", "ridge", "hist_gb"} <= names
     assert result["metric"] == "test/rmse"
     saved = yaml.safe_load((runs.glob("compare/*/config.yaml").__next__()).read_text())
-    assert saved["models"] == ["mlp", "resmlp", "ft_transformer", "baselines"]
+    assert saved["models"] == ["tabm", "mlp", "ft_transformer", "baselines"]
     assert saved["monitor"] == {"metric": "val/rmse", "mode": "min"}
     assert f"Best: {result['best_model']}" in capsys.readouterr().out
 

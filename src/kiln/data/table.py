@@ -165,7 +165,7 @@ class TableDataModule(InMemoryDataModule):
             num_outputs=len(schema.classes) if schema.task == "multiclass" else 1, dataset=name,
             class_names=[str(c) for c in schema.classes] if schema.classes else None,
             extra={"inputs_per_batch": 2, "schema": schema.to_dict(), "layout": pre.layout(),
-                   **self._imbalance(schema)},
+                   "numeric_features": pre.numeric.out_features, **self._imbalance(schema)},
         )  # fmt: skip
         report = table_report(
             schema, self.spec, df, rows, enc, raw_train, out_report, dropped, self.split_seed

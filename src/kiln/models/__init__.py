@@ -58,7 +58,8 @@ def build_network(factory: functools.partial, spec: InputSpec) -> nn.Module:
         check_signature(cls, spec, given)
     # facts of the data a model may ask for by name (vocab_size of token data), unless configured
     params = inspect.signature(cls).parameters if inspect.isclass(cls) else {}
-    extra = {k: v for k, v in spec.extra.items() if k in params and k not in given}
+    facts = {**spec.extra, "task": spec.task}
+    extra = {k: v for k, v in facts.items() if k in params and k not in given}
     try:
         network = factory(in_shape=tuple(spec.shape), out_features=spec.num_outputs, **extra)
     except (TypeError, ValueError) as err:  # e.g. model.hidden=abc, model.dropout out of range

@@ -5,9 +5,12 @@ kiln builds ``model`` as a Hydra ``_partial_`` and calls it with what the data t
     network = Model(in_shape=spec.shape, out_features=spec.num_outputs, **facts, **model.*)
 
 ``facts`` are the data's extra facts a constructor asks for by name (``vocab_size`` of token
-data). ``forward`` takes one batch as the preprocessor hands it on and returns
+data, ``numeric_features`` of a table: its first columns) and ``task`` (multiclass, binary,
+regression, forecast). ``forward`` takes one batch as the preprocessor hands it on and returns
 ``(batch, out_features)``; ``(batch,)`` also does when ``out_features`` is 1. An optional class
-attribute ``input_kinds`` (e.g. ``("tabular",)``) names the kinds of data it takes.
+attribute ``input_kinds`` (e.g. ``("tabular",)``) names the kinds of data it takes. An ensemble
+that trains each member on its own loss sets ``ensemble_members = k`` and returns
+``(batch, k, out_features)`` in training mode (kiln.models.tabm).
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ def check_signature(cls, spec: InputSpec, given: dict) -> None:
             f"model {name} takes no {' or '.join(absent)}, which kiln passes every model; add "
             f"{', '.join(absent)} to its __init__ (docs/extending.md: the model contract)."
         )
-    supplied = {*SUPPLIED, *spec.extra, *given}
+    supplied = {*SUPPLIED, *spec.extra, "task", *given}
     required = [
         k
         for k, p in params.items()

@@ -22,13 +22,13 @@ from kiln.training.metrics import improves
 log = logging.getLogger("kiln")
 
 AUTO = "auto"
-# the model=auto choice per kind of data. tabular: the MLP until issue 16's tabular default
-# lands; sequence: the GRU (the sunspots forecast experiment); tokens: the LSTM (the DNA motif
+# the model=auto choice per kind of data. tabular: TabM (docs/tables.md: chosen on a suite of
+# 17 public tables, scripts/bench_tables.py); sequence: the GRU (the sunspots forecast experiment); tokens: the LSTM (the DNA motif
 # experiment; the Transformer there needs a convolution stem to learn the motif)
-DEFAULT_MODEL = {"image": "cnn", "tabular": "mlp", "sequence": "gru", "tokens": "lstm"}
+DEFAULT_MODEL = {"image": "cnn", "tabular": "tabm", "sequence": "gru", "tokens": "lstm"}
 # compare's models=auto, per kind (baselines added where they fit the data's features)
 COMPARE_MODELS = {
-    "tabular": ["mlp", "resmlp", "ft_transformer"],
+    "tabular": ["tabm", "mlp", "ft_transformer"],
     "image": ["cnn", "resnet"],
     "sequence": ["gru", "lstm", "transformer"],
     "tokens": ["lstm", "gru", "transformer"],

@@ -18,7 +18,7 @@ from kiln.training import lightning_private
 from kiln.training.checkpoints import pack, unpack
 from kiln.training.evaluation import EvalSteps
 from kiln.training.metrics import task_metrics
-from kiln.training.objectives import loss_weights, task_loss, train_score
+from kiln.training.objectives import each_member, loss_weights, task_loss, train_score
 from kiln.training.stepping import ManualStepping, adopt_automatic_progress
 from kiln.training.undefined_metrics import TargetTally
 from kiln.version import __version__
@@ -159,6 +159,9 @@ class KilnModule(ManualStepping, EvalSteps, L.LightningModule):
     def training_step(self, batch: tuple[Tensor, ...], batch_idx: int) -> Tensor:
         x, y = self.split_batch(batch)
         z = self.raw_output(x)
+        members = getattr(self.network, "ensemble_members", 0)
+        if members and self.network.training:
+            z, y = each_member(z, y, members)
         loss = self.loss(z, y)
         # Lightning writes step metrics when (batches + 1) % log_every_n_steps == 0: log on those
         batches = lightning_private.batches_that_stepped(self.trainer)

@@ -58,3 +58,9 @@ def train_score(spec: InputSpec, target_scaler, z: Tensor, y: Tensor) -> Tensor:
         return ((z > 0).long() == y).sum()
     err = (target_scaler(z.float()) - y).abs()
     return (err.flatten(1).mean(1) if err.ndim > 1 else err).sum()  # forecast: per step
+
+
+def each_member(z: Tensor, y: Tensor, members: int) -> tuple[Tensor, Tensor]:
+    """An ensemble's training output [N, k, ...] as N * k rows, each with its row's target:
+    every member is scored on its own loss (TabM), not on the ensemble's mean."""
+    return z.flatten(0, 1), y.repeat_interleave(members, 0)

@@ -46,6 +46,8 @@ def _walk(cfg: DictConfig, schema: type, prefix: str) -> None:
 
 def _check_leaf(key: str, value, hint, meta) -> None:
     kind = _base(hint)
+    if isinstance(value, str) and value in meta.get("words", ()):
+        return  # e.g. data.batch_size=auto
     if kind is bool and not isinstance(value, bool):  # OmegaConf would read 'no' as false
         raise sentence(key, value, kind, meta)
     typed = OmegaConf.structured(_one_field(kind))
@@ -68,7 +70,8 @@ def sentence(key: str, value, kind: type, meta, out_of_range: bool = False) -> K
         return KilnError(
             f"{key}={value!r} must be {bounds_in_words(meta)}; set it to e.g. {key}={eg}."
         )
-    return KilnError(f"{key}={value!r} is not {KINDS[kind]}; set it to e.g. {key}={eg}.")
+    words = "".join(f" or {w}" for w in meta.get("words", ()))
+    return KilnError(f"{key}={value!r} is not {KINDS[kind]}{words}; set it to e.g. {key}={eg}.")
 
 
 def _base(hint):

@@ -10,9 +10,16 @@ from __future__ import annotations
 from dataclasses import field
 
 
-def integer(eg: str, *, min: float | None = None, max: float | None = None):  # noqa: A002
-    """An optional integer key (absent or null passes) with inclusive bounds."""
-    return field(default=None, metadata={"eg": eg, "min": min, "max": max})
+def integer(
+    eg: str,
+    *,
+    min: float | None = None,  # noqa: A002
+    max: float | None = None,  # noqa: A002
+    words: tuple[str, ...] = (),
+):
+    """An optional integer key (absent or null passes) with inclusive bounds; ``words`` are the
+    strings it takes besides (``auto``)."""
+    return field(default=None, metadata={"eg": eg, "min": min, "max": max, "words": words})
 
 
 def number(

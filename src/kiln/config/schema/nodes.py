@@ -76,7 +76,7 @@ class Sweep:
 class Data:
     """The keys every data kind in conf/data/ shares (its own keys: its class's signature)."""
 
-    batch_size: int | None = integer("64", min=1)
+    batch_size: int | None = integer("64", min=1, words=("auto",))  # or auto (tables)
     eval_batch_size: int | None = integer("256", min=1)
     val_fraction: float | None = number("0.15")
     test_fraction: float | None = number("0.15")
