@@ -1,4 +1,4 @@
-"""All embedded categorical columns share one table and one lookup (issue 16, item 4)."""
+"""Fewer kernels per batch (issue 16, item 4): one categorical lookup, a planned numeric path."""
 
 from __future__ import annotations
 
@@ -70,3 +70,19 @@ def test_an_old_checkpoint_of_the_whole_preprocessor_loads_under_its_prefix():
     weight = wrapped["pre"].categorical.embedding.weight
     assert weight.shape == (sum(CARDS) - CARDS[1], max(DIMS))
     assert weight[CARDS[0] : CARDS[0] + CARDS[2], 0].eq(1).all()
+
+
+def test_a_numeric_pipeline_filled_by_load_state_dict_answers_like_the_fitted_one():
+    """The steps a fit makes no-ops are skipped; an empty module loaded later must re-decide."""
+    import numpy as np
+
+    from kiln.preprocessing.tabular import fit_numeric
+
+    x = np.random.default_rng(0).lognormal(size=(50, 3))
+    x[::7, 1] = np.nan
+    settings = [{"normalize": "log_standard"}, {"normalize": "quantile"}, {}]
+    fitted, _, _ = fit_numeric(x, settings)
+    empty = NumericPipeline()
+    empty.load_state_dict(fitted.state_dict())
+    rows = torch.tensor(x, dtype=torch.float32)
+    torch.testing.assert_close(empty(rows), fitted(rows), rtol=0, atol=0)
