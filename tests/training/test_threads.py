@@ -25,7 +25,8 @@ def test_the_rule_gives_one_thread_below_the_bound_and_the_default_above(monkeyp
     monkeypatch.setattr(threads, "_DEFAULT", 8)
     assert threads.threads_for(100_000, 64) == 1
     assert threads.threads_for(100_000, 512) == 1  # 3e8 FLOPs per step
-    assert threads.threads_for(2_000_000, 512) == 8  # 6e9 FLOPs per step
+    assert threads.threads_for(1_500_000, 512) == 1  # 4.6e9: measured, one thread won
+    assert threads.threads_for(5_000_000, 512) == 8  # 1.5e10 FLOPs per step
 
 
 def test_a_small_table_model_trains_on_one_thread_by_default(tmp_path, restore_threads):

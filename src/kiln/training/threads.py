@@ -19,7 +19,7 @@ import torch
 
 log = logging.getLogger(__name__)
 
-ONE_THREAD_BELOW = 2e9  # FLOPs per training step (about 6 x parameters x batch size)
+ONE_THREAD_BELOW = 1e10  # FLOPs per training step (6 x parameters x batch size)
 _DEFAULT = torch.get_num_threads()  # the process's own count, before kiln changes it
 
 
