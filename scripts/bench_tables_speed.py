@@ -47,10 +47,15 @@ def make_table(path: Path, rows: int = 3000, seed: int = 0) -> None:
 
 
 def run_side(cmd: list[str], env: dict, log: Path) -> dict:
+    """One whole command in ``log``'s folder (pytorch_tabular writes .pt_tmp/ where it runs)."""
     log.unlink(missing_ok=True)
     t0 = time.perf_counter()
     proc = subprocess.run(
-        cmd, env={**env, "BENCH_EPOCH_LOG": str(log)}, capture_output=True, text=True
+        cmd,
+        env={**env, "BENCH_EPOCH_LOG": str(log)},
+        capture_output=True,
+        text=True,
+        cwd=log.parent,
     )
     whole = time.perf_counter() - t0
     if proc.returncode:
