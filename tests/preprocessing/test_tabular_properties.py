@@ -100,5 +100,5 @@ def test_statistics_come_from_the_training_split_only(frame):
     _, state2 = fitted(changed)
     assert state.keys() == state2.keys()
     for key in state:
-        if "embeddings" not in key:  # embeddings are random initial weights, not statistics
+        if "embedding" not in key:  # embeddings are random initial weights, not statistics
             assert torch.equal(state[key], state2[key]), key

@@ -107,24 +107,46 @@ class NumericPipeline(Fitted):
         for name in self.BUFFERS:
             default = torch.zeros(0, dtype=torch.long if name.endswith("idx") else torch.float32)
             self.register_buffer(name, buffers.get(name, default))
+        self._plan()
+
+    def _load_from_state_dict(self, *args, **kwargs):
+        super()._load_from_state_dict(*args, **kwargs)
+        self._plan()
+
+    def _plan(self) -> None:
+        """Which steps the fitted buffers make no-ops, decided once (never per batch or while
+        exporting): no log columns, and every column affine in its own order."""
+        self.any_log = bool(self.log_mask.any())
+        affine = self.affine_idx.cpu()
+        self.all_affine = self.quant_idx.numel() == 0 and torch.equal(
+            affine, torch.arange(len(self.center), dtype=affine.dtype)
+        )
 
     @property
     def out_features(self) -> int:
         return len(self.affine_idx) + len(self.quant_idx) + len(self.ind_idx) + len(self.flag_idx)
 
     def forward(self, x: Tensor) -> Tensor:
-        x = torch.where(torch.isfinite(x), x, torch.nan)  # +-inf counts as missing
-        flag = x[:, self.flag_idx]
-        flags = ((flag < self.flag_lo) | (flag > self.flag_hi)).to(x.dtype)
-        x = torch.where((x < self.miss_lo) | (x > self.miss_hi), torch.nan, x)
-        x = torch.minimum(torch.maximum(x, self.clip_lo), self.clip_hi)  # NaN stays NaN
-        indicators = torch.isnan(x[:, self.ind_idx]).to(x.dtype)
-        x = torch.where(torch.isnan(x), self.fill, x)
-        x = torch.where(self.log_mask, torch.sign(x) * torch.log1p(torch.abs(x)), x)
+        # NaN, +-inf and values beyond the missing bounds fail both comparisons (the bounds
+        # are made finite so that +-inf does too): one mask for every kind of missing
+        big = torch.finfo(x.dtype).max
+        lo, hi = self.miss_lo.to(x.dtype).clamp(min=-big), self.miss_hi.to(x.dtype).clamp(max=big)
+        present = (x >= lo) & (x <= hi)
+        extra = []
+        if self.ind_idx.numel():
+            extra.append((~present[:, self.ind_idx]).to(x.dtype))
+        if self.flag_idx.numel():
+            flag = x[:, self.flag_idx]
+            out_of = (flag < self.flag_lo) | (flag > self.flag_hi)
+            extra.append((out_of & torch.isfinite(flag)).to(x.dtype))
+        x = torch.where(present, x.clamp(self.clip_lo, self.clip_hi), self.fill)
+        if self.any_log:
+            x = torch.where(self.log_mask, torch.sign(x) * torch.log1p(torch.abs(x)), x)
         x = (x - self.center) / self.scale
-        out = torch.cat([x[:, self.affine_idx], self._quantile(x[:, self.quant_idx])], 1)
-        out = torch.nan_to_num(out, nan=0.0, posinf=1e6, neginf=-1e6)  # never NaN/inf downstream
-        return torch.cat([out, indicators, flags], 1)
+        if not self.all_affine:
+            x = torch.cat([x[:, self.affine_idx], self._quantile(x[:, self.quant_idx])], 1)
+        out = torch.nan_to_num(x, nan=0.0, posinf=1e6, neginf=-1e6)  # never NaN/inf downstream
+        return torch.cat([out, *extra], 1) if extra else out
 
     def _quantile(self, v: Tensor) -> Tensor:
         """QuantileTransformer(output_distribution='normal').transform, column by column."""

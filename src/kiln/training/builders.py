@@ -24,6 +24,7 @@ from kiln.training.extensions import build_loss, build_metrics, directions
 from kiln.training.module import KilnModule
 from kiln.training.optim import fills_total_steps, unwrap
 from kiln.training.stepping import STEP_KEYS
+from kiln.training.threads import ThreadsForSize
 from kiln.training.throughput import Throughput
 
 log = logging.getLogger("kiln")
@@ -169,6 +170,7 @@ def build_trainer(cfg: DictConfig, output_dir: Path, with_loggers: bool = True) 
     if not trainer_cfg["enable_progress_bar"]:
         callbacks.append(PlainProgress())
     callbacks.append(Throughput())  # samples/s and peak GPU memory for metrics.json
+    callbacks.append(ThreadsForSize(cfg.get("threads")))  # 1 thread for a small model (threads.py)
     if trainer_cfg.get("accelerator") in ("gpu", "cuda") and not torch.cuda.is_available():
         raise KilnError(
             f"trainer.accelerator={trainer_cfg['accelerator']} (trainer=gpu, trainer=ddp) asks for a "

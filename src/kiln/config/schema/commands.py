@@ -21,6 +21,7 @@ class Train:
     monitor: nodes.Monitor = _node(nodes.Monitor)
     cv: nodes.CV = _node(nodes.CV)
     compile: bool | None = flag()
+    threads: int | None = integer("1", min=0)  # null: by model size (kiln.training.threads)
     test: bool | None = flag()
     print_config: bool | None = flag()
     data: nodes.Data = _node(nodes.Data)
