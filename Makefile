@@ -8,6 +8,8 @@ BIN := $(VENV)/bin
 TORCH_SPEC ?= torch==2.13.0
 TORCH_INDEX ?=
 ARGS ?=
+# pytest-xdist processes for make test (a test file stays in one); TEST_WORKERS=0: one process
+TEST_WORKERS ?= 2
 PORT ?= 6006
 STAMP := $(VENV)/.kiln-installed
 
@@ -29,11 +31,11 @@ setup: $(STAMP)  ## create .venv and install kiln with its dependencies
 train: $(STAMP)  ## train the default experiment (CNN on digits) and test it; ARGS="key=value ..."
 	$(BIN)/kiln train $(ARGS)
 
-test: $(STAMP)  ## run the tests (the slow ones are skipped)
-	$(BIN)/python -m pytest -q $(ARGS)
+test: $(STAMP)  ## run the tests (the slow ones are skipped), TEST_WORKERS processes at once
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile $(ARGS)
 
 test-all: $(STAMP)  ## run every test, the slow ones too
-	$(BIN)/python -m pytest -q -m "" $(ARGS)
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -m "" -n $(TEST_WORKERS) --dist loadfile $(ARGS)
 
 check: $(STAMP)  ## ruff lint + format check, the import layers (lint-imports), mypy on src/
 	$(BIN)/ruff check src tests scripts
