@@ -86,3 +86,16 @@ def test_a_collector_turned_off_by_the_caller_stays_off():
         """
     )
     assert seen == {"enabled": False, "frozen": 0}
+
+
+def test_train_imports_no_serving_export_or_sweep_library():
+    """`kiln train` pays for what it runs: not the server, ONNX, Optuna (each 0.1-1 s to import)."""
+    seen = run_python(
+        """
+        import json, sys
+        import kiln.tasks.train
+        names = ("fastapi", "uvicorn", "starlette", "onnx", "onnxruntime", "onnxscript", "optuna")
+        print(json.dumps({"imported": sorted(n for n in names if n in sys.modules)}))
+        """
+    )
+    assert seen == {"imported": []}
