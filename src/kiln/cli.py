@@ -15,6 +15,7 @@ from importlib import resources
 
 from omegaconf import OmegaConf
 
+from kiln import import_gc
 from kiln.config import CONFIG_MODULE, register_resolvers
 from kiln.config.secret_overrides import hide_secrets
 from kiln.errors import KilnError
@@ -101,6 +102,7 @@ def run_task(command: str, cfg) -> object:
     try:
         check_values(cfg)  # before the task's imports (Lightning: seconds): a bad value answers now
         task = importlib.import_module(f"kiln.tasks.{command}")
+        import_gc.resume()  # the libraries are in: collect the task's garbage as usual
         quiet_lightning()
         result = task.run(cfg)
     except KilnError as err:
@@ -174,6 +176,14 @@ def _positional(command: str, argv: list[str]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> None:
+    import_gc.pause()  # until run_task has imported the task (kiln.import_gc says why)
+    try:
+        _main(argv)
+    finally:
+        import_gc.resume()
+
+
+def _main(argv: list[str] | None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     known = commands()
     if argv and argv[0] in ("-sc", "--shell-completion"):
