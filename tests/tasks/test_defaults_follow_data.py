@@ -102,7 +102,7 @@ def test_compare_on_a_table_without_models_lists_the_table_models(runs, capsys):
     result = kiln.api.run(
         "compare",
         [f"paths.root={runs}", *TABLE, "data.target=body_mass_g", "trainer.max_epochs=1",
-         "logger=none"],
+         "logger=none", "cv.test_folds=2"],
     )  # fmt: skip
     names = {row["model"] for row in result["leaderboard"]}
     assert {"tabm", "mlp", "ft_transformer", "ridge", "hist_gb"} <= names
@@ -138,3 +138,14 @@ def test_a_class_given_over_model_auto_does_not_get_autos_name(runs):
     result = train(runs, *TABLE, "data.target=species", "+model._target_=kiln.models.mlp.MLP",
                    "+model._partial_=true", *FAST)  # fmt: skip
     assert saved_config(result)["model"] == {"_target_": "kiln.models.mlp.MLP", "_partial_": True}
+
+
+def test_compare_tests_a_table_file_on_five_folds_by_default():
+    from kiln.tasks.compare import test_folds as folds_of
+
+    table = kiln.api.compose("compare", [*TABLE, "data.target=species"])
+    assert table.cv.test_folds == "auto" and folds_of(table.cv, table.data) == 5
+    wine = kiln.api.compose("compare", ["data=wine"])
+    assert folds_of(wine.cv, wine.data) == 1  # a shipped demo set keeps one split
+    given = kiln.api.compose("compare", [*TABLE, "data.target=species", "cv.test_folds=3"])
+    assert folds_of(given.cv, given.data) == 3

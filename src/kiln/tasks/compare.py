@@ -53,15 +53,22 @@ def _check_names(names: list, overrides) -> None:
         )
 
 
-def test_folds(cv: DictConfig) -> int:
-    """``cv.test_folds``, checked. ``cv.folds`` (train's validation folds, composed from
-    train.yaml) is refused here: it named compare's test folds before they were renamed, and an
-    old command must not silently run one split."""
+TABLE_TEST_FOLDS = 5  # cv.test_folds=auto on a table file: a small table's one split is noise
+
+
+def test_folds(cv: DictConfig, data: DictConfig | None = None) -> int:
+    """``cv.test_folds``, checked; ``auto``: 5 for a table file (``data=table``), else 1.
+    ``cv.folds`` (train's validation folds, composed from train.yaml) is refused here: it named
+    compare's test folds before they were renamed, and an old command must not silently run one
+    split."""
     if int(cv.get("folds") or 0) != 0:
         raise KilnError(
             f"cv.folds={cv.folds} is kiln train's validation folds; kiln compare's test folds "
             f"are cv.test_folds, so pass cv.test_folds={cv.folds}."
         )
+    if str(cv.get("test_folds")).lower() == "auto":
+        target = str((data or {}).get("_target_", ""))
+        return TABLE_TEST_FOLDS if target.endswith("TableDataModule") else 1
     folds = int(cv.get("test_folds") or 1)  # type and range: the config schema
     return folds
 
@@ -89,7 +96,7 @@ def run(cfg: DictConfig) -> dict:
     out = Path(cfg.paths.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     atomic_files.write_text(out / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
-    folds = test_folds(cfg.cv)
+    folds = test_folds(cfg.cv, cfg.get("data"))
     mode = cfg.cv.get("mode", "kfold")
     if mode not in ("kfold", "holdout"):
         raise KilnError(f"cv.mode={mode} is unknown; use kfold or holdout.")

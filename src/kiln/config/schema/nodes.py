@@ -24,7 +24,7 @@ class Monitor:
 @dataclass
 class CV:
     folds: int | None = integer("5", min=0)  # train: validation folds
-    test_folds: int | None = integer("5", min=1)  # compare: test folds
+    test_folds: int | None = integer("5", min=1, words=("auto",))  # compare: test folds
     mode: str | None = None
 
 
