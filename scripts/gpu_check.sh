@@ -3,7 +3,7 @@
 # Results go to $OUT (the device tool brings them back), each part's as soon as it ends.
 # The call must carry the wheels: run(command="bash scripts/gpu_check.sh", carry=[".whl"]).
 # Usage there:
-#   bash scripts/gpu_check.sh [parts...]   parts: train bench bench_gpu transformer step_parts
+#   bash scripts/gpu_check.sh [parts...]   parts: train tabm bench bench_gpu transformer step_parts
 #   (default: all, in that order; step_parts is a diagnosis, last so it is the one cut short)
 # KILN_GPU_BUDGET_S (default 570) bounds the whole script: each part gets what is left, so one
 # that hangs cannot cost the others' figures or run past the tool's 600 s limit.
@@ -34,7 +34,7 @@ run_part() {  # run_part NAME CMD...: the command, bounded by the time left
   timeout --signal=INT --kill-after=10 "$left" "$@" || echo "FAILED: $name (exit $?)"
 }
 
-parts=${*:-train bench bench_gpu transformer step_parts}
+parts=${*:-train tabm bench bench_gpu transformer step_parts}
 for part in $parts; do
   echo "=== $part $(date +%T), ${SECONDS} s in"
   case $part in
@@ -45,6 +45,13 @@ for part in $parts; do
       run_dir=$(ls -d $KILN_RUNS/train/*/ 2>/dev/null | tail -1)
       cp "${run_dir}metrics.json" "$OUT/train_gpu_metrics.json" 2>/dev/null
       cp "${run_dir}train.log" "$OUT/train_gpu.log" 2>/dev/null
+      ;;
+    tabm)  # issue 16: the tabular default (TabM) on a table on the GPU, epoch time vs the MLP
+      for model in tabm mlp; do
+        run_part "tabm_$model" env -u OMP_NUM_THREADS python3 scripts/bench_tables_speed.py \
+          --only kiln --model $model --repeats 1 --epochs 4 --kiln-args trainer=gpu \
+          | tee "$OUT/table_speed_gpu_$model.md"
+      done
       ;;
     bench)  # issue 2: kiln vs hand loops, data resident on the GPU
       run_part bench python3 scripts/bench_train.py --device cuda --steps 300 --repeats 2 | tee "$OUT/bench_train_gpu.md"
