@@ -17,6 +17,7 @@ import math
 import torch
 from torch import Tensor, nn
 
+from kiln.errors import KilnError
 from kiln.models.common import activation
 
 
@@ -73,6 +74,8 @@ class TabM(nn.Module):
         embedding_dim: int = 8,
     ) -> None:
         super().__init__()
+        if embedding not in ("periodic", "none"):
+            raise KilnError(f"model.embedding={embedding!r} is unknown; use periodic or none.")
         width = math.prod(in_shape)
         self.task, self.ensemble_members = task, int(k)
         self.numeric = int(numeric_features) if embedding == "periodic" else 0
