@@ -17,10 +17,11 @@ from kiln.preprocessing.scale import TargetScaler
 SCALED_TARGETS = ("regression", "forecast")  # tasks trained on a standardised target
 
 
-def network_output(spec: InputSpec, z: Tensor) -> Tensor:
+def network_output(spec: InputSpec, z: Tensor, temperature: nn.Module | None = None) -> Tensor:
     """The network's output as the head takes it: one column squeezed, except for class scores
-    and forecast horizons."""
-    return z.squeeze(-1) if spec.task not in ("multiclass", "forecast") else z
+    and forecast horizons; a classifier's logits divided by its temperature."""
+    z = z.squeeze(-1) if spec.task not in ("multiclass", "forecast") else z
+    return z if temperature is None else temperature(z)
 
 
 def prediction(spec: InputSpec, target_scaler: nn.Module | None, z: Tensor) -> Tensor:
@@ -62,6 +63,31 @@ def decision_for(spec: InputSpec) -> DecisionThreshold | None:
     return DecisionThreshold(fixed if isinstance(fixed, float) else 0.5)
 
 
+class Temperature(nn.Module):
+    """Temperature scaling: a classifier's logits divided by ``value`` before softmax/sigmoid.
+
+    Fitted on the validation split after training (kiln.training.calibration). A buffer, so the
+    checkpoint, the torch artifact and the ONNX graph (a Div node) all carry it. Weights saved
+    before it existed load with 1, the identity they were trained and scored with.
+    """
+
+    def __init__(self, value: float = 1.0) -> None:
+        super().__init__()
+        self.register_buffer("value", torch.tensor(float(value)))
+
+    def forward(self, z: Tensor) -> Tensor:
+        return z / self.value
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:
+        state_dict.setdefault(prefix + "value", torch.tensor(1.0))
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+
+def temperature_for(spec: InputSpec) -> Temperature | None:
+    """A classifier's temperature (1 until calibration fits one), else None."""
+    return Temperature() if spec.is_classification else None
+
+
 class InferencePipeline(nn.Module):
     """Raw inputs to predictions without a LightningModule: what a format=torch artifact runs."""
 
@@ -72,9 +98,10 @@ class InferencePipeline(nn.Module):
         self.network = network
         self.target_scaler = target_scaler_for(spec)
         self.decision = decision_for(spec)
+        self.temperature = temperature_for(spec)
 
     def raw_output(self, x) -> Tensor:
-        return network_output(self.spec, self.network(self.preprocessor(x)))
+        return network_output(self.spec, self.network(self.preprocessor(x)), self.temperature)
 
     def to_prediction(self, z: Tensor) -> Tensor:
         return prediction(self.spec, self.target_scaler, z)

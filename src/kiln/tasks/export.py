@@ -80,6 +80,10 @@ def run(cfg: DictConfig) -> dict:
             "labels": dm.spec.class_names if dm.spec.is_classification else None,
             # binary: the cut the predictor applies to P(second label) (the model's buffer)
             "threshold": float(module.decision.value) if module.decision is not None else None,
+            # classification: the graph divides the logits by it (kiln.training.calibration)
+            "temperature": (
+                float(module.temperature.value) if module.temperature is not None else None
+            ),
             "inputs": schema.to_dict(),
             "graph": {
                 "inputs": ex.input_names(len(test_inputs)),

@@ -18,6 +18,7 @@ from kiln.files.atomic import write_json
 from kiln.files.leftovers import clean_partials
 from kiln.training import distributed
 from kiln.training.builders import build_datamodule, build_module, build_trainer
+from kiln.training.calibration import calibrate_best
 from kiln.training.checkpoints import (
     check_compatible,
     check_resume_length,
@@ -114,6 +115,8 @@ def run(cfg: DictConfig) -> dict[str, float]:
         if trainer.checkpoint_callback
         else ""
     )
+    # classification: temperature scaling on the validation split, into the best checkpoint
+    calibration = calibrate_best(trainer, module, dm, best_path, cfg.get("calibrate", "auto"))
     if cfg.get("test", True):
         ckpt = best_path or None
         try:
@@ -134,6 +137,7 @@ def run(cfg: DictConfig) -> dict[str, float]:
             if module.decision is not None
             else {}
         ),
+        **calibration,  # calibration/temperature and the validation NLL, ECE before and after
         "epochs": trainer.current_epoch,
         "global_step": trainer.global_step,
         "fit_seconds": round(fit_seconds, 3),

@@ -13,7 +13,7 @@ from typing_extensions import override
 
 from kiln.data.spec import InputSpec
 from kiln.errors import KilnError
-from kiln.models.pipeline import network_output, prediction, target_scaler_for
+from kiln.models.pipeline import network_output, prediction, target_scaler_for, temperature_for
 from kiln.training import lightning_private
 from kiln.training.checkpoints import pack, unpack
 from kiln.training.evaluation import EvalSteps
@@ -29,8 +29,8 @@ class KilnModule(ManualStepping, EvalSteps, L.LightningModule):
 
     ``forward`` returns logits (classification) or values on the target's original scale
     (regression); ``predict_step`` returns probabilities or values. Everything fitted from
-    data is a buffer of ``preprocessor`` or ``target_scaler``, so it is inside every
-    checkpoint. ``monitor`` ({metric, mode}) comes from config and names the best-so-far
+    data is a buffer (``preprocessor``, ``target_scaler``, ``decision``, ``temperature``), so
+    it is inside every checkpoint. ``monitor`` ({metric, mode}) comes from config and names the best-so-far
     metric ``<metric>_best``. The optimizer is stepped by ``ManualStepping`` (kiln.training.stepping),
     which takes gradient clipping and accumulation as arguments; validation, test and
     prediction steps are ``EvalSteps`` (kiln.training.evaluation).
@@ -78,6 +78,7 @@ class KilnModule(ManualStepping, EvalSteps, L.LightningModule):
         self.val_metrics = full.clone(prefix="val/")
         self.test_metrics = full.clone(prefix="test/")
         self.init_decision(spec)  # binary: the cut, a buffer (kiln.training.evaluation)
+        self.temperature = temperature_for(spec)  # logits / T, a buffer (training.calibration)
         self.val_loss, self.test_loss = MeanMetric(), MeanMetric()
         self.val_tally, self.test_tally = TargetTally(spec.task, n), TargetTally(spec.task, n)
         self.undefined: dict[str, str] = {}  # stage/metric -> why the split cannot define it
@@ -118,7 +119,7 @@ class KilnModule(ManualStepping, EvalSteps, L.LightningModule):
         x = self.preprocessor(x)
         if self.channels_last and x.ndim == 4:
             x = x.contiguous(memory_format=torch.channels_last)
-        return network_output(self.spec, self.network(x))
+        return network_output(self.spec, self.network(x), self.temperature)
 
     @override
     def forward(self, x: Tensor) -> Tensor:
@@ -185,13 +186,8 @@ class KilnModule(ManualStepping, EvalSteps, L.LightningModule):
     @override
     def on_train_epoch_end(self) -> None:
         self.step_epoch_schedule()
-        sums = torch.stack(
-            [
-                self._train_loss_sum,
-                self._train_score_sum,
-                self._train_loss_sum.new_tensor(self._train_rows),
-            ]
-        )
+        rows = self._train_loss_sum.new_tensor(self._train_rows)
+        sums = torch.stack([self._train_loss_sum, self._train_score_sum, rows])
         loss_sum, score_sum, rows = self.trainer.strategy.reduce(sums, reduce_op="sum").tolist()
         self._train_loss_sum.zero_()
         self._train_score_sum.zero_()

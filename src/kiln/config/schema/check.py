@@ -64,13 +64,15 @@ def sentence(key: str, value, kind: type, meta, out_of_range: bool = False) -> K
     """A value the schema refuses, in one sentence: the key, the value, what it takes, an
     example."""
     eg = meta.get("eg")
+    words = "".join(f" or {w}" for w in meta.get("words", ()))
     if kind is bool:
-        return KilnError(f"{key}={value!r} must be true or false; e.g. {key}={eg or 'true'}.")
+        return KilnError(
+            f"{key}={value!r} must be true or false{words}; e.g. {key}={eg or 'true'}."
+        )
     if out_of_range:
         return KilnError(
             f"{key}={value!r} must be {bounds_in_words(meta)}; set it to e.g. {key}={eg}."
         )
-    words = "".join(f" or {w}" for w in meta.get("words", ()))
     return KilnError(f"{key}={value!r} is not {KINDS[kind]}{words}; set it to e.g. {key}={eg}.")
 
 

@@ -23,6 +23,7 @@ class Train:
     compile: bool | None = flag()
     threads: int | None = integer("1", min=0)  # null: by model size (kiln.training.threads)
     test: bool | None = flag()
+    calibrate: bool | None = flag(words=("auto",))  # temperature scaling (training.calibration)
     print_config: bool | None = flag()
     data: nodes.Data = _node(nodes.Data)
     optimizer: nodes.Optimizer = _node(nodes.Optimizer)

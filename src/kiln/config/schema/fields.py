@@ -35,10 +35,11 @@ def number(
     return field(default=None, metadata=meta)
 
 
-def flag():
+def flag(words: tuple[str, ...] = ()):
     """An optional true/false key. OmegaConf's bool node would read 'no', 'off' and 0 as false
-    (and a task that reads ``bool()`` of text takes them as true); kiln refuses them instead."""
-    return field(default=None, metadata={"eg": "true"})
+    (and a task that reads ``bool()`` of text takes them as true); kiln refuses them instead.
+    ``words`` are the strings it takes besides (``auto``)."""
+    return field(default=None, metadata={"eg": "true", "words": words})
 
 
 def bounds_in_words(meta: dict) -> str:
