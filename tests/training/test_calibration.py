@@ -135,6 +135,16 @@ def species_run(tmp_path_factory):
     return result, outs
 
 
+def test_a_warm_start_trains_on_raw_logits(species_run):
+    """A calibrated checkpoint's T (retrain, fine-tuning) is reset when fitting starts, so the
+    loss sees the network's own logits; calibration refits T after fit."""
+    result, _ = species_run
+    module, _ = _module(result["best_checkpoint"])
+    assert float(module.temperature.value) != 1.0
+    module.on_fit_start()
+    assert float(module.temperature.value) == 1.0
+
+
 def test_training_stores_the_validation_minimiser_in_the_best_checkpoint(species_run):
     result, _ = species_run
     module, dm = _module(result["best_checkpoint"])

@@ -135,6 +135,11 @@ class KilnModule(ManualStepping, EvalSteps, L.LightningModule):
 
     # -- steps --------------------------------------------------------------------------
     @override
+    def on_fit_start(self) -> None:
+        if self.temperature is not None:  # train on raw logits (a warm start may bring a T);
+            self.temperature.value.fill_(1.0)  # calibration refits it after fit
+
+    @override
     def on_train_epoch_start(self) -> None:
         # dropout & co. draw from a stream fixed by (seed, epoch): a resumed run replays it exactly
         torch.manual_seed(self.seed * 7919 + self.current_epoch)
