@@ -17,6 +17,7 @@ BASE = ["data=table", f"data.path={PENGUINS}", "model=mlp", "seed=3"]
 def _built(*overrides: str):
     cfg = kiln.api.compose("train", [*BASE, *overrides])
     dm = build_datamodule(cfg.data)
+    torch.manual_seed(0)  # the same initial weights whatever ran before in this process
     return dm, build_module(cfg, dm)
 
 

@@ -57,14 +57,15 @@ class MultirunTable(Callback):
         varying = [
             o for o in {o for _, ov, _ in jobs for o in ov} if not all(o in ov for _, ov, _ in jobs)
         ]
-        metrics = sorted(
+        metrics = sorted(  # the run's own metrics first, calibration/* and the like after
             {
                 k
                 for _, _, m in jobs
                 if m
                 for k, v in m.items()
                 if "/" in k and isinstance(v, (int, float))
-            }
+            },
+            key=lambda k: (k.split("/")[0] not in ("train", "val", "test"), k),
         )
         metrics = metrics[: self.max_metrics]
         rows = []

@@ -24,9 +24,10 @@ from torchmetrics.functional.classification import (
     multiclass_calibration_error,
 )
 
+from kiln.data.loader import TensorBatchLoader
 from kiln.errors import KilnError
 from kiln.training.checkpoint_io import AtomicCheckpointIO
-from kiln.training.checkpoints import read_checkpoint
+from kiln.training.checkpoints import pack, read_checkpoint
 from kiln.training.threshold import balanced_accuracy_cut
 
 log = logging.getLogger("kiln")
@@ -123,12 +124,14 @@ def calibrate_best(trainer, module, datamodule, best_path: str, setting="auto") 
     if best_path:
         ckpt = read_checkpoint(best_path)
         module.load_state_dict(ckpt["state_dict"], strict=True)
-    report = calibrate(module, datamodule.val_dataloader(), setting)
+    report = calibrate(module, whole_validation(datamodule), setting)
     if best_path and trainer.is_global_zero:
         state = module.state_dict()
         for key in ("temperature.value", "decision.value"):  # what calibration set
             if key in state:
                 ckpt["state_dict"][key] = state[key].detach().cpu().clone()
+        if ckpt["kiln"].get("profile") is not None:  # read unpacked: store it compact again
+            ckpt["kiln"]["profile"] = pack(ckpt["kiln"]["profile"])
         AtomicCheckpointIO().save_checkpoint(ckpt, best_path)
     trainer.strategy.barrier("kiln-calibration")  # every rank tests the re-written checkpoint
     if "calibration/val_nll_before" in report:
@@ -142,3 +145,13 @@ def calibrate_best(trainer, module, datamodule, best_path: str, setting="auto") 
             report["calibration/val_ece_after"],
         )
     return report
+
+
+def whole_validation(datamodule):
+    """Every validation row on every rank (under DDP the validation loader holds one rank's
+    shard: each rank would fit its own T), else the data module's own validation loader."""
+    splits = getattr(datamodule, "splits", None)
+    if not splits or "val" not in splits:
+        return datamodule.val_dataloader()
+    batch = getattr(datamodule, "eval_batch_size", 256)
+    return TensorBatchLoader(splits["val"], batch_size=batch, shuffle=False, drop_last=False)
