@@ -38,21 +38,27 @@ def target_scaler_for(spec: InputSpec, stats: tuple[float, float] | None = None)
     return TargetScaler(*(stats or (0.0, 1.0))) if spec.task in SCALED_TARGETS else None
 
 
-class DecisionThreshold(nn.Module):
-    """A binary model's cut: the label is the second class where P(second class) > ``value``.
+class FittedScalar(nn.Module):
+    """One number fitted after training, a buffer ``value`` so every checkpoint and torch
+    artifact carries it; weights saved before it existed load with ``DEFAULT``, the value they
+    were trained and scored with."""
 
-    A buffer, so the checkpoint and the torch artifact carry it (ONNX answers probabilities;
-    its metadata carries the value). Weights saved before it existed load with 0.5, the cut
-    they were trained and scored with.
-    """
+    DEFAULT = 0.0
 
-    def __init__(self, value: float = 0.5) -> None:
+    def __init__(self, value: float | None = None) -> None:
         super().__init__()
-        self.register_buffer("value", torch.tensor(float(value)))
+        self.register_buffer("value", torch.tensor(float(self.DEFAULT if value is None else value)))
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:
-        state_dict.setdefault(prefix + "value", torch.tensor(0.5))
+        state_dict.setdefault(prefix + "value", torch.tensor(self.DEFAULT))
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+
+class DecisionThreshold(FittedScalar):
+    """A binary model's cut: the label is the second class where P(second class) > ``value``
+    (ONNX answers probabilities; the artifact's metadata carries the value)."""
+
+    DEFAULT = 0.5
 
 
 def decision_for(spec: InputSpec) -> DecisionThreshold | None:
@@ -63,24 +69,15 @@ def decision_for(spec: InputSpec) -> DecisionThreshold | None:
     return DecisionThreshold(fixed if isinstance(fixed, float) else 0.5)
 
 
-class Temperature(nn.Module):
-    """Temperature scaling: a classifier's logits divided by ``value`` before softmax/sigmoid.
+class Temperature(FittedScalar):
+    """Temperature scaling: a classifier's logits divided by ``value`` before softmax/sigmoid,
+    fitted on the validation split after training (kiln.training.calibration); the ONNX graph
+    carries it as a Div node."""
 
-    Fitted on the validation split after training (kiln.training.calibration). A buffer, so the
-    checkpoint, the torch artifact and the ONNX graph (a Div node) all carry it. Weights saved
-    before it existed load with 1, the identity they were trained and scored with.
-    """
-
-    def __init__(self, value: float = 1.0) -> None:
-        super().__init__()
-        self.register_buffer("value", torch.tensor(float(value)))
+    DEFAULT = 1.0
 
     def forward(self, z: Tensor) -> Tensor:
         return z / self.value
-
-    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:
-        state_dict.setdefault(prefix + "value", torch.tensor(1.0))
-        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
 
 def temperature_for(spec: InputSpec) -> Temperature | None:

@@ -71,6 +71,7 @@ class KilnModule(ManualStepping, EvalSteps, L.LightningModule):
             self.network.compile()  # in place: state_dict keys stay the same with and without it
         n = spec.num_outputs
         self.loss_fn = loss_fn  # a user's loss (kiln.training.extensions), else the task's
+        self.members = int(getattr(network, "ensemble_members", 0))  # TabM: a loss per member
         # data.class_weight (on the training split): recorded in the spec, so not persistent
         self.register_buffer("class_weights", loss_weights(spec, loss_fn), persistent=False)
         full = task_metrics(spec.task, n)
@@ -165,9 +166,8 @@ class KilnModule(ManualStepping, EvalSteps, L.LightningModule):
     def training_step(self, batch: tuple[Tensor, ...], batch_idx: int) -> Tensor:
         x, y = self.split_batch(batch)
         z = self.raw_output(x)
-        members = getattr(self.network, "ensemble_members", 0)
-        if members and self.network.training:
-            z, y = each_member(z, y, members)
+        if self.members and self.network.training:
+            z, y = each_member(z, y, self.members)
         loss = self.loss(z, y)
         # Lightning writes step metrics when (batches + 1) % log_every_n_steps == 0: log on those
         batches = lightning_private.batches_that_stepped(self.trainer)
