@@ -144,7 +144,7 @@ def _finish(cfg, study, job: Job, user_overrides: list[str], config_dir) -> dict
     plots = report.write_plots(study, sweep_dir, job.metric) if cfg.sweep.plots else []
     report.print_table(study, job.metric)
     files = [sweep_dir / "best.yaml", sweep_dir / "trials.csv", *plots]
-    tracking.finish_sweep(cfg, str(cfg.sweep.name), payload, files)  # logger=mlflow
+    tracking.finish_sweep(cfg, study.study_name, payload, files)  # logger=mlflow
     log.info("best trial %d: %s = %.6f", best.number, job.metric, best.value)
     log.info("reproduce it: %s", payload["command"])
     log.info("sweep directory: %s (best.yaml, trials.csv, %d plots)", sweep_dir, len(plots))
