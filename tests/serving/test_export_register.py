@@ -77,9 +77,7 @@ def test_a_server_that_does_not_answer_is_one_sentence_at_exit_2_and_the_export_
     assert probs.shape == (5, 3) and np.allclose(probs.sum(axis=1), 1.0, atol=1e-5)
 
 
-def test_a_store_mlflow_does_not_know_is_one_sentence_and_the_export_stays(
-    penguins_ckpt, tmp_path
-):
+def test_a_store_mlflow_does_not_know_is_one_sentence_and_the_export_stays(penguins_ckpt, tmp_path):
     out = tmp_path / "artifact"
     with pytest.raises(KilnError) as err:
         export(penguins_ckpt, out, "register=penguins", "tracking_uri=nosuch://store")

@@ -32,9 +32,7 @@ def swept(tmp_path_factory):
     runs = tmp_path_factory.mktemp("runs")
     result = kiln.api.run("sweep", [f"paths.root={runs}", *TINY, "sweep.n_trials=2"])
     sweep_dir = runs / "sweep" / "wine_mlp"
-    study = optuna.load_study(
-        study_name="wine_mlp", storage=f"sqlite:///{sweep_dir}/study.sqlite"
-    )
+    study = optuna.load_study(study_name="wine_mlp", storage=f"sqlite:///{sweep_dir}/study.sqlite")
     mlflow.set_tracking_uri(f"sqlite:///{runs / 'mlflow.db'}")
     df = mlflow.search_runs(experiment_names=["sweep/wine_mlp"])
     return runs, result, study, df

@@ -17,6 +17,7 @@ from lightning.pytorch.loggers import MLFlowLogger
 from lightning.pytorch.utilities import rank_zero_only
 
 from kiln.config import flatten
+from kiln.training.mlflow_store import artifact_location as default_artifacts
 from kiln.training.mlflow_store import (
     client,
     experiment_id,
@@ -26,7 +27,6 @@ from kiln.training.mlflow_store import (
     sweep_run,
     unreachable,
 )
-from kiln.training.mlflow_store import artifact_location as default_artifacts
 
 log = logging.getLogger("kiln")
 KEY = "logger.mlflow.tracking_uri"
@@ -148,4 +148,3 @@ def finish_runs(trainer, summary: dict) -> None:
     for logger in trainer.loggers:
         if isinstance(logger, KilnMLflowLogger):
             logger.finish(summary)
-

@@ -16,7 +16,9 @@ from urllib.parse import unquote, urlsplit
 from kiln.config.secret_overrides import redact
 from kiln.errors import KilnError
 
-DATABASE = "mlflow.db"  # <runs root>/mlflow.db: `mlflow ui --backend-store-uri sqlite:///runs/mlflow.db`
+DATABASE = (
+    "mlflow.db"  # <runs root>/mlflow.db: `mlflow ui --backend-store-uri sqlite:///runs/mlflow.db`
+)
 ARTIFACTS = "mlartifacts"  # beside the database: <runs root>/mlartifacts/<experiment>/<run id>
 PROBE_SECONDS = 5.0
 
