@@ -18,6 +18,14 @@ mlflow = pytest.importorskip("mlflow")
 from mlflow.tracking import MlflowClient  # noqa: E402
 
 
+@pytest.fixture(scope="module", autouse=True)
+def local_store_only():
+    """A developer's MLFLOW_TRACKING_URI must not receive the tests' runs."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("MLFLOW_TRACKING_URI", raising=False)
+        yield
+
+
 def digest(folder: Path) -> dict[str, str]:
     return {
         p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()

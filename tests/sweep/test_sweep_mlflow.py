@@ -27,6 +27,14 @@ TINY = [
 ]
 
 
+@pytest.fixture(scope="module", autouse=True)
+def local_store_only():
+    """A developer's MLFLOW_TRACKING_URI must not receive the tests' runs."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("MLFLOW_TRACKING_URI", raising=False)
+        yield
+
+
 @pytest.fixture(scope="module")
 def swept(tmp_path_factory):
     runs = tmp_path_factory.mktemp("runs")

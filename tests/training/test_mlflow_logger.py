@@ -23,6 +23,14 @@ from mlflow.tracking import MlflowClient  # noqa: E402
 TINY = ["experiment=wine_mlp", "debug=fast", "~callbacks.confusion_matrix", "calibrate=false"]
 
 
+@pytest.fixture(scope="module", autouse=True)
+def local_store_only():
+    """A developer's MLFLOW_TRACKING_URI must not receive the tests' runs."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("MLFLOW_TRACKING_URI", raising=False)
+        yield
+
+
 def store(runs: Path) -> str:
     return f"sqlite:///{runs / 'mlflow.db'}"
 

@@ -8,8 +8,6 @@ pays its import time (about 2 s).
 from __future__ import annotations
 
 import os
-import urllib.error
-import urllib.request
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -92,6 +90,9 @@ def check_reachable(uri: str, key: str) -> None:
     scheme = urlsplit(uri).scheme.lower()
     if scheme not in ("http", "https"):
         return  # databricks, a database URL, a plugin's scheme: the client reports those
+    import urllib.error
+    import urllib.request
+
     try:
         with urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=PROBE_SECONDS):
             pass
