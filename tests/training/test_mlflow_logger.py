@@ -48,7 +48,8 @@ def sha(path: Path) -> str:
 @pytest.fixture(scope="module")
 def logged(tmp_path_factory):
     runs = tmp_path_factory.mktemp("runs")
-    result = train(runs, *TINY, "logger=mlflow")
+    report = "+callbacks.report._target_=tests.helpers.report_callback.WriteReport"
+    result = train(runs, *TINY, "logger=mlflow", report)
     runs_df = search(runs, "kiln")
     return runs, result, runs_df
 
@@ -91,7 +92,7 @@ def test_the_best_checkpoint_and_the_run_files_are_artifacts(logged, tmp_path):
     run_id = df.iloc[0]["run_id"]
     client = MlflowClient(store(runs))
     top = {a.path for a in client.list_artifacts(run_id)}
-    assert {"checkpoints", "config.yaml", "metrics.json", "data_report.json"} <= top
+    assert {"checkpoints", "config.yaml", "metrics.json", "data_report.json", "report"} <= top
     assert [a.path for a in client.list_artifacts(run_id, "checkpoints")] == [
         "checkpoints/best.ckpt"
     ]
@@ -99,6 +100,11 @@ def test_the_best_checkpoint_and_the_run_files_are_artifacts(logged, tmp_path):
     assert sha(got) == sha(result["best_checkpoint"])
     config = Path(client.download_artifacts(run_id, "config.yaml", str(tmp_path)))
     assert config.read_text() == (run_dir(result) / "config.yaml").read_text()
+    # the evaluation report folder, as the run wrote it after the test
+    listed = [a.path for a in client.list_artifacts(run_id, "report")]
+    assert listed == ["report/evaluation.json", "report/report.html"]
+    got = Path(client.download_artifacts(run_id, "report/evaluation.json", str(tmp_path)))
+    assert got.read_text() == (run_dir(result) / "report" / "evaluation.json").read_text()
 
 
 def test_a_second_run_joins_the_experiment_and_a_named_one_gets_its_own(logged):
