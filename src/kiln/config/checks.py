@@ -15,6 +15,7 @@ import typing
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from kiln.config.schema import SCHEMAS, check_schema
+from kiln.config.secret_overrides import url_password
 from kiln.errors import KilnError
 
 INT, NUM = "an integer", "a number"
@@ -33,7 +34,27 @@ def check_values(cfg: DictConfig) -> None:
     schema = SCHEMAS.get(str(cfg.get("task_name")))
     if schema is not None:
         check_schema(cfg, schema)
+    check_logger_passwords(cfg)
     check_targets(cfg)  # last: it imports the classes (Lightning's Trainer: seconds)
+
+
+def check_logger_passwords(cfg: DictConfig) -> None:
+    """A logger's URL with a password (logger.mlflow.tracking_uri=https://user:pw@host) would be
+    written, resolved, into the run's config.yaml and checkpoint: refused, naming the
+    environment variables MLflow reads credentials from instead."""
+    loggers = cfg.get("logger") if isinstance(cfg.get("logger"), DictConfig) else None
+    for name, node in (loggers or {}).items():
+        if not isinstance(node, DictConfig):
+            continue
+        for key in node:
+            value = _select(cfg, f"logger.{name}.{key}")
+            if isinstance(value, str) and url_password(value):
+                raise KilnError(
+                    f"logger.{name}.{key} holds a password, which kiln would write into the "
+                    "run's config.yaml; leave it out of the URL and set MLFLOW_TRACKING_USERNAME "
+                    "and MLFLOW_TRACKING_PASSWORD, or put the whole URL in MLFLOW_TRACKING_URI "
+                    f"with logger.{name}.{key}=null (read at run time, never written)."
+                )
 
 
 def check_targets(cfg: DictConfig) -> None:

@@ -26,6 +26,7 @@ from kiln.errors import KilnError
 from kiln.sweep import pruning
 from kiln.sweep.space import Param
 from kiln.sweep.study import HOST, quota_used, reap_dead_local_trials
+from kiln.sweep.tracking import join_trial
 
 log = logging.getLogger("kiln")
 
@@ -88,6 +89,8 @@ def compose_trial(job: Job, param_overrides: list[str], run_dir: Path):
         "sweep", [*job.overrides, *param_overrides, f"hydra.run.dir={run_dir}"], job.config_dir
     )
     with open_dict(cfg):
+        sweep = job.study.study_name if job.study is not None else None  # None: checking keys
+        join_trial(cfg, sweep, run_dir, param_overrides)  # logger=mlflow: the sweep's experiment
         del cfg["sweep"]
         cfg.task_name = "train"
         if job.prune_metric:

@@ -119,7 +119,14 @@ def run(cfg: DictConfig) -> dict:
         f"kiln export: {out}  (max diff vs PyTorch {diff:.3g}, relative to max(1, |value|), "
         f"on {len(expected)} test rows)"
     )
-    return {"artifact": str(out), "max_diff": diff, "rows": len(expected)}
+    registered = {}
+    if cfg.get("register"):  # a new version of an MLflow registered model (kiln.serving.registry)
+        from kiln.serving.registry import register_artifact
+
+        registered = register_artifact(
+            out, str(cfg.register), cfg.get("tracking_uri"), cfg.paths.root, meta
+        )
+    return {"artifact": str(out), "max_diff": diff, "rows": len(expected), **registered}
 
 
 def gap(got: np.ndarray, expected: np.ndarray) -> float:

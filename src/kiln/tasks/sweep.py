@@ -13,7 +13,7 @@ from omegaconf import DictConfig
 
 from kiln.config.secret_overrides import redact
 from kiln.errors import KilnError
-from kiln.sweep import report
+from kiln.sweep import report, tracking
 from kiln.sweep.space import parse_space
 from kiln.sweep.study import (
     make_pruner,
@@ -108,6 +108,8 @@ def run(cfg: DictConfig) -> dict:
         make_pruner(s.pruner, startup, int(cfg.trainer.max_epochs)),
         identity,
     )
+    if not is_worker:
+        tracking.open_sweep(cfg, str(s.name))  # logger=mlflow: the parent run, before workers
     helpers = [] if is_worker else _start_workers(int(s.n_workers) - 1, user_overrides, config_dir)
     try:
         work(job)
@@ -141,6 +143,8 @@ def _finish(cfg, study, job: Job, user_overrides: list[str], config_dir) -> dict
     payload = report.write_best(study, job.metric, command, sweep_dir / "best.yaml")
     plots = report.write_plots(study, sweep_dir, job.metric) if cfg.sweep.plots else []
     report.print_table(study, job.metric)
+    files = [sweep_dir / "best.yaml", sweep_dir / "trials.csv", *plots]
+    tracking.finish_sweep(cfg, study.study_name, payload, files)  # logger=mlflow
     log.info("best trial %d: %s = %.6f", best.number, job.metric, best.value)
     log.info("reproduce it: %s", payload["command"])
     log.info("sweep directory: %s (best.yaml, trials.csv, %d plots)", sweep_dir, len(plots))

@@ -30,6 +30,7 @@ from kiln.training.defaults import resolve_defaults
 from kiln.training.hparams import log_hparams
 from kiln.training.metrics import check_monitor, to_python
 from kiln.training.metrics_table import print_metrics
+from kiln.training.mlflow_logger import finish_runs
 from kiln.training.resume_hint import resume_command
 from kiln.training.throughput import Throughput
 
@@ -151,6 +152,7 @@ def run(cfg: DictConfig) -> dict[str, float]:
         )
         write_json(output_dir / "metrics.json", summary)
         print_metrics(f"{dm.spec.dataset}: final metrics", metrics, undefined)
+        finish_runs(trainer, summary)  # MLflow: final figures, checkpoint, files, report/
         log.info("run directory: %s", output_dir)
     distributed.clean_scratch(output_dir)
     if trainer.world_size > 1:

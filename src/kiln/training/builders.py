@@ -21,6 +21,7 @@ from kiln.training.callbacks import PlainProgress
 from kiln.training.checkpoint_io import AtomicCheckpointIO
 from kiln.training.defaults import resolve_defaults
 from kiln.training.extensions import build_loss, build_metrics, directions
+from kiln.training.mlflow_logger import config_callbacks
 from kiln.training.module import KilnModule
 from kiln.training.optim import fills_total_steps, unwrap
 from kiln.training.stepping import STEP_KEYS
@@ -160,6 +161,7 @@ def build_trainer(cfg: DictConfig, output_dir: Path, with_loggers: bool = True) 
         loggers = [
             build(lg, "logger") for lg in (cfg.get("logger") or {}).values() if lg is not None
         ]
+        callbacks.extend(config_callbacks(loggers))  # MLflow: the run's config as params
     trainer_cfg = OmegaConf.to_container(cfg.trainer, resolve=True)
     for key in (
         STEP_KEYS
