@@ -10,6 +10,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from kiln.config.trust import trust_from
 from kiln.files.atomic import write_json
+from kiln.reporting.run import wanted as report_wanted
+from kiln.reporting.run import write_eval_report
 from kiln.training.builders import (
     build_checkpoint_datamodule,
     build_module,
@@ -50,4 +52,6 @@ def run(cfg: DictConfig) -> dict[str, float]:
         )
         title = f"kiln eval: {Path(cfg.ckpt_path).name} on {dm.spec.dataset}"
         print_metrics(title, metrics, undefined)
+        if report_wanted(cfg.get("report", "auto"), True):
+            write_eval_report(module, dm, output_dir, cfg, int(train_cfg.get("seed", 0)))
     return metrics

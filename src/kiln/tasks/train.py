@@ -16,6 +16,8 @@ from kiln.errors import Interrupted, KilnError
 from kiln.files import atomic as atomic_files
 from kiln.files.atomic import write_json
 from kiln.files.leftovers import clean_partials
+from kiln.reporting.run import report_split, tensorboard_writer
+from kiln.reporting.run import wanted as report_wanted
 from kiln.training import distributed
 from kiln.training.builders import build_datamodule, build_module, build_trainer
 from kiln.training.calibration import calibrate_best
@@ -126,6 +128,9 @@ def run(cfg: DictConfig) -> dict[str, float]:
         except SIGTERMException:  # trained; the resume only tests (and writes metrics.json)
             raise stopped_by_sigterm(trainer, output_dir) from None
         metrics.update(to_python(results[0]))
+    if trainer.is_global_zero and report_wanted(cfg.get("report", "auto"), cfg.get("test", True)):
+        writer = tensorboard_writer(trainer.loggers)  # report/: read by the MLflow logger too
+        report_split(module, dm, "test", output_dir, cfg, writer, trainer.global_step)
     undefined = dict(module.undefined)  # metrics a split could not define: missing, not 0
     summary = {
         **metrics,
