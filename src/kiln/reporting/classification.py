@@ -97,16 +97,17 @@ def _ratio(a: np.ndarray, b: np.ndarray) -> list[float | None]:
 
 def per_class(matrix: np.ndarray, names: list[str]) -> list[dict]:
     """Precision, recall and F1 of each class from the confusion matrix; a ratio with nothing
-    to divide by (no row predicted, or none true) is missing (None), never 0."""
+    to divide by (no row predicted, or none true) is missing (None), never 0 (scikit-learn's
+    rule with zero_division=nan)."""
     tp = np.diag(matrix).astype(np.float64)
-    precision = _ratio(tp, matrix.sum(0))
-    recall = _ratio(tp, matrix.sum(1))
+    predicted, true = matrix.sum(0), matrix.sum(1)
+    precision, recall = _ratio(tp, predicted), _ratio(tp, true)
+    f1 = _ratio(2 * tp, predicted + true)  # 2tp / (2tp + fp + fn): missing only with neither
     rows = []
     for k, name in enumerate(names):
-        p, r = precision[k], recall[k]
-        f1 = None if p is None or r is None else (0.0 if p + r == 0 else 2 * p * r / (p + r))
         rows.append(
-            {"class": name, "precision": p, "recall": r, "f1": f1, "support": int(matrix[k].sum())}
+            {"class": name, "precision": precision[k], "recall": recall[k], "f1": f1[k],
+             "support": int(true[k])}  # fmt: skip
         )
     return rows
 
@@ -121,7 +122,7 @@ def threshold_sweep(prob: np.ndarray, y: np.ndarray, steps: int = 19) -> list[di
     for t in np.round(np.linspace(0, 1, steps + 2)[1:-1], 4):
         tp = n_pos - np.searchsorted(pos, t, side="right")
         fp = n_neg - np.searchsorted(neg, t, side="right")
-        tn, fn = n_neg - fp, n_pos - tp
+        tn = n_neg - fp
         precision = tp / (tp + fp) if tp + fp else None
         recall = tp / n_pos if n_pos else None
         f1 = (

@@ -37,7 +37,7 @@ def feature_groups(spec, inputs: list[Tensor]) -> dict[str, Group]:
                 j += width
         return groups
     x = inputs[0]
-    if x.ndim == 2 and x.is_floating_point() and len(inputs) == 1:
+    if spec.kind == "tabular" and x.ndim == 2 and len(inputs) == 1:
         names = spec.extra.get("feature_names") or [f"x{i}" for i in range(x.shape[1])]
         return {str(n): [(0, ([i],))] for i, n in enumerate(names)}
     if x.ndim == 4:  # images [N, C, H, W]: blocks of a grid, every channel together

@@ -84,6 +84,7 @@ class Serve:
     keep_alive_s: float | None = number("5", min=0)
     threads: int | None = integer("1", min=0)
     access_log: bool | None = flag()
+    explain: bool | None = flag()
     batching: nodes.Batching = _node(nodes.Batching)
     drift: nodes.ServeDrift = _node(nodes.ServeDrift)
 
