@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import io
 import logging
+import re
 from pathlib import Path
 
 import numpy as np
@@ -122,7 +123,8 @@ def write_report(report: Report, run_dir: Path, writer=None, step: int = 0) -> P
             "report/summary", markdown(pd.DataFrame([headline(report.evaluation)])), step
         )
         for name, frame in report.tables.items():
-            writer.add_text(f"report/{name.replace(' ', '_')}", markdown(frame.head(50)), step)
+            tag = re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_")
+            writer.add_text(f"report/{tag}", markdown(frame.head(50)), step)
         writer.flush()
     log.info("evaluation report: %s", folder / REPORT_HTML)
     return folder
