@@ -58,3 +58,23 @@ def write_eval_report(module, datamodule, run_dir: Path, cfg, seed: int) -> Path
         return report_split(module, datamodule, "test", run_dir, node, writer)
     finally:
         writer.close()
+
+
+def candidate_report(module, datamodule, cfg, trainer, run_dir: Path) -> dict:
+    """A compared model's report (``report`` as in kiln train) and what its leaderboard row
+    shows of it: ``ece`` (classification) and the ``report`` page's path."""
+    from kiln.reporting import REPORT_HTML
+    from kiln.reporting.output import headline
+
+    if not wanted(cfg.get("report", "auto"), True):
+        return {}
+    folder = report_split(
+        module, datamodule, "test", run_dir, cfg, tensorboard_writer(trainer.loggers),
+        trainer.global_step,
+    )  # fmt: skip
+    if folder is None:
+        return {}
+    import json
+
+    evaluation = json.loads((folder / "evaluation.json").read_text())
+    return {"ece": headline(evaluation).get("ece"), "report": str(folder / REPORT_HTML)}

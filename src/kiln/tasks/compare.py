@@ -19,6 +19,7 @@ from kiln.config import to_plain
 from kiln.errors import Interrupted, KilnError
 from kiln.files import atomic as atomic_files
 from kiln.models import model_names
+from kiln.reporting.run import candidate_report
 from kiln.models.catalog import model_config as catalog_config
 from kiln.training.builders import build_datamodule, build_module, build_trainer
 from kiln.training.defaults import compare_models, is_auto, resolve_monitor
@@ -181,10 +182,12 @@ def train_one(cfg: DictConfig, name: str, model_cfg: DictConfig, dm, model_dir: 
     tested = trainer.test(
         module, datamodule=dm, ckpt_path=best or None, weights_only=True, verbose=False
     )
+    report = candidate_report(module, dm, sub, trainer, model_dir)  # ECE and report/ link
     return {
         "model": name,
         "family": "neural",
         **to_python(tested[0]),
+        **report,
         "undefined_metrics": dict(module.undefined),  # missing on this split, not 0
         "params": sum(p.numel() for p in module.network.parameters()),
         "fit_seconds": fit_seconds,
