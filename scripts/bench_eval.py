@@ -57,7 +57,9 @@ def main() -> None:
             "model=mlp", "trainer.max_epochs=1", "logger=none", "report=false",
         ])  # fmt: skip
         ckpt = result["best_checkpoint"]
-        kiln.api.run("export", [f"ckpt_path={ckpt}", f"out={tmp}/artifact", f"paths.root={tmp}/runs"])
+        kiln.api.run(
+            "export", [f"ckpt_path={ckpt}", f"out={tmp}/artifact", f"paths.root={tmp}/runs"]
+        )
         stored = load_checkpoint(ckpt)
         cfg = OmegaConf.create(stored["kiln"]["config"])
         dm = build_datamodule(cfg.data)
@@ -82,7 +84,9 @@ def main() -> None:
             with SummaryWriter(str(tmp / f"tb{k}")) as writer:
                 write_report(report, tmp / f"report{k}", writer)
             best["report"] = min(best["report"], time.perf_counter() - t)
-    print(f"{len(y):,} test rows x 24 columns, binary, MLP; importance on {args.importance_rows:,} rows")
+    print(
+        f"{len(y):,} test rows x 24 columns, binary, MLP; importance on {args.importance_rows:,} rows"
+    )
     print(f"{'step':<46}{'seconds':>10}{'x predict':>11}")
     for label, key in (("kiln predict of the test file", "predict"),
                        ("forward pass over the split's tensors", "forward"),

@@ -15,7 +15,8 @@ from PIL import Image
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="no chromium on PATH (apt-get install chromium; .ci/run does it as root)"
+    CHROMIUM is None,
+    reason="no chromium on PATH (apt-get install chromium; .ci/run does it as root)",
 )
 
 

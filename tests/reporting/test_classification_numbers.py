@@ -30,7 +30,9 @@ def test_reliability_bins_and_ece_by_hand():
     assert rel["confidence"] == pytest.approx([0.35 / 3, 0.3, 0.65, 0.95])
     assert rel["frequency"] == pytest.approx([1 / 3, 1.0, 0.5, 1.0])
     gaps = [abs(1 / 3 - 0.35 / 3), 0.7, 0.15, 0.05]
-    assert rel["ece"] == pytest.approx(sum(n * g for n, g in zip([3, 1, 2, 2], gaps)) / 8)
+    assert rel["ece"] == pytest.approx(
+        sum(n * g for n, g in zip([3, 1, 2, 2], gaps, strict=True)) / 8
+    )
 
 
 def test_reliability_leaves_empty_bins_missing():
@@ -93,7 +95,10 @@ def test_binary_curves_are_the_positive_class_and_absent_classes_have_none():
     assert list(found) == ["yes"]
     fpr, tpr, _ = roc_curve(y, p)
     assert found["yes"]["roc"]["fpr"] == pytest.approx(fpr.tolist())
-    assert cls.curves(np.eye(3)[[0, 0, 1]], np.array([0, 0, 1]), ["a", "b", "c"]).keys() == {"a", "b"}
+    assert cls.curves(np.eye(3)[[0, 0, 1]], np.array([0, 0, 1]), ["a", "b", "c"]).keys() == {
+        "a",
+        "b",
+    }
 
 
 def test_per_class_against_sklearn_missing_where_undefined():

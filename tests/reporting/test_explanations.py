@@ -111,7 +111,9 @@ def test_integrated_gradients_exact_on_a_linear_network(penguins_ckpt, penguins)
         expected = out(x_num, x_cat) - out(a, b)
         got = found["attributions"][:, found["columns"].index(col.name)]
         np.testing.assert_allclose(got, expected, atol=1e-5)
-    np.testing.assert_allclose(found["attributions"].sum(1), found["output"] - found["baseline"], atol=1e-5)
+    np.testing.assert_allclose(
+        found["attributions"].sum(1), found["output"] - found["baseline"], atol=1e-5
+    )
 
 
 def test_load_explain_sums_to_the_answer_minus_the_baseline(penguins_artifact, penguins_rows):

@@ -15,7 +15,13 @@ import kiln.api
 from kiln.errors import KilnError
 from tests.helpers import PENGUINS, run_dir, train
 
-CLASSIFIER_PNGS = {"confusion_matrix", "roc", "precision_recall", "reliability", "permutation_importance"}
+CLASSIFIER_PNGS = {
+    "confusion_matrix",
+    "roc",
+    "precision_recall",
+    "reliability",
+    "permutation_importance",
+}
 
 
 @pytest.fixture(scope="module")

@@ -57,7 +57,9 @@ def summarise(results: list[dict], metric: str, mode: str) -> list[dict]:
             fit_seconds=statistics.fmean(r["fit_seconds"] for r in runs),
             latency_ms_per_1k=statistics.fmean(r["latency_ms_per_1k"] for r in runs),
             # calibration on the test split (a neural classifier's report), and each fold's report
-            ece=statistics.fmean(eces) if (eces := [r["ece"] for r in runs if r.get("ece") is not None]) else None,
+            ece=statistics.fmean(eces)
+            if (eces := [r["ece"] for r in runs if r.get("ece") is not None])
+            else None,
             report=[r["report"] for r in runs if r.get("report")],
         )
         out.append(row)

@@ -106,8 +106,13 @@ def per_class(matrix: np.ndarray, names: list[str]) -> list[dict]:
     rows = []
     for k, name in enumerate(names):
         rows.append(
-            {"class": name, "precision": precision[k], "recall": recall[k], "f1": f1[k],
-             "support": int(true[k])}  # fmt: skip
+            {
+                "class": name,
+                "precision": precision[k],
+                "recall": recall[k],
+                "f1": f1[k],
+                "support": int(true[k]),
+            }  # fmt: skip
         )
     return rows
 

@@ -30,7 +30,9 @@ def torch_model(predictor):
                     "explain works for models of kiln's tables (data=table); this artifact's input is not one."
                 )
             weights = model_bytes(predictor.directory, predictor.meta, WEIGHTS, predictor.verify)
-            model = torch_pipeline(predictor.meta, weights, predictor.trust_targets, predictor.directory)
+            model = torch_pipeline(
+                predictor.meta, weights, predictor.trust_targets, predictor.directory
+            )
             predictor._torch_model = model
     return model
 
@@ -50,8 +52,11 @@ def explain_records(predictor, data, steps: int = STEPS) -> list[dict]:
     head = ["explained", "output", "baseline"]
     columns = [c for c in frame.columns if c not in head]
     return [
-        {"explained": r["explained"], "output": float(r["output"]),
-         "baseline": float(r["baseline"]),
-         "attributions": {c: float(r[c]) for c in columns}}  # fmt: skip
+        {
+            "explained": r["explained"],
+            "output": float(r["output"]),
+            "baseline": float(r["baseline"]),
+            "attributions": {c: float(r[c]) for c in columns},
+        }  # fmt: skip
         for r in frame.to_dict("records")
     ]

@@ -38,7 +38,9 @@ def write_csv(study: optuna.Study, path: Path) -> None:
         attrs=("number", "value", "state", "params", "user_attrs", "datetime_start", "duration")
     )
     if "user_attrs_run_dir" in df:  # each candidate's evaluation report, linked
-        df["report"] = [trial_report(d) if isinstance(d, str) else None for d in df["user_attrs_run_dir"]]
+        df["report"] = [
+            trial_report(d) if isinstance(d, str) else None for d in df["user_attrs_run_dir"]
+        ]
     atomic_files.write_text(path, df.to_csv(index=False))
 
 

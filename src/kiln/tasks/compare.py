@@ -19,8 +19,8 @@ from kiln.config import to_plain
 from kiln.errors import Interrupted, KilnError
 from kiln.files import atomic as atomic_files
 from kiln.models import model_names
-from kiln.reporting.run import candidate_report
 from kiln.models.catalog import model_config as catalog_config
+from kiln.reporting.run import candidate_report
 from kiln.training.builders import build_datamodule, build_module, build_trainer
 from kiln.training.defaults import compare_models, is_auto, resolve_monitor
 from kiln.training.metrics import check_monitor, check_ranking_metric, to_python
