@@ -134,3 +134,31 @@ def test_threshold_sweep_against_sklearn_at_each_cut():
 def test_threshold_sweep_precision_missing_when_nothing_is_predicted_positive():
     rows = cls.threshold_sweep(np.array([0.1, 0.2]), np.array([0, 1]))
     assert rows[-1]["precision"] is None and rows[-1]["recall"] == 0.0
+
+
+def test_multiclass_ece_equals_torchmetrics_top_label():
+    import torch
+    from torchmetrics.functional.classification import multiclass_calibration_error
+
+    rng = np.random.default_rng(5)
+    z = rng.normal(scale=2, size=(3000, 4))
+    probs = np.exp(z) / np.exp(z).sum(1, keepdims=True)
+    y = rng.integers(0, 4, 3000)
+    ours = cls.reliability(*cls.calibration_inputs(probs, y), bins=15)["ece"]
+    theirs = multiclass_calibration_error(torch.tensor(probs), torch.tensor(y), 4, n_bins=15)
+    assert ours == pytest.approx(float(theirs), abs=1e-6)
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass"])
+def test_probabilities_before_calibration_are_the_logits_own(task):
+    from kiln.reporting.sections import uncalibrated
+
+    rng = np.random.default_rng(6)
+    z, t = rng.normal(scale=3, size=(50, 3)), 0.4
+    if task == "binary":
+        z = z[:, 0]
+        raw, scaled = 1 / (1 + np.exp(-z)), 1 / (1 + np.exp(-z / t))
+    else:
+        raw = np.exp(z) / np.exp(z).sum(1, keepdims=True)
+        scaled = np.exp(z / t) / np.exp(z / t).sum(1, keepdims=True)
+    np.testing.assert_allclose(uncalibrated(scaled, t, task), raw, atol=1e-9)
