@@ -136,3 +136,13 @@ def test_report_false_writes_none_and_a_bad_slice_is_one_sentence(tmp_path):
               "eval.slice_by=[isle]")  # fmt: skip
     with pytest.raises(KilnError, match=r"eval.worst_kk is not an evaluation report setting"):
         train(tmp_path, "experiment=penguins_species", "+eval.worst_kk=3")
+
+
+def test_token_report_shows_the_texts_and_position_importance(tmp_path):
+    result = train(tmp_path, "experiment=dna_motif_lstm", "debug=fast", "logger=none",
+                   "eval.importance_rows=64", "eval.importance_repeats=1")  # fmt: skip
+    ev = json.loads((run_dir(result) / "report" / "evaluation.json").read_text())
+    texts = [w["input"] for w in ev["worst"]]
+    assert texts and all(t and set(t) <= set("ACGT") for t in texts)
+    groups = [g["name"] for g in ev["permutation_importance"]["groups"]]
+    assert len(groups) == 4 and all(g.startswith("positions ") for g in groups)

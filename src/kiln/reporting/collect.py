@@ -105,3 +105,17 @@ def readable_inputs(spec, inputs: list[Tensor]) -> pd.DataFrame | None:
             return pd.DataFrame(x, columns=list(names))
         return None
     return table_frame(schema, inputs[0].cpu().numpy(), inputs[1].cpu().numpy())
+
+
+def token_texts(spec, tokens: Tensor) -> list[str] | None:
+    """Token ids back to text where the spec holds the vocabulary (id 0 pads, 1 is unseen,
+    2.. the vocabulary: characters joined as they are, word pieces with spaces)."""
+    vocab = spec.extra.get("vocab")
+    if spec.kind != "tokens" or not vocab:
+        return None
+    words = ["", "\N{REPLACEMENT CHARACTER}", *vocab]
+    glue = "" if isinstance(vocab, str) else " "
+    out = []
+    for row in tokens.cpu().tolist():
+        out.append(glue.join(words[i] if 0 <= i < len(words) else "?" for i in row if i != 0))
+    return out

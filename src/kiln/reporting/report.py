@@ -13,7 +13,7 @@ from torch import Tensor
 
 from kiln.errors import KilnError
 from kiln.reporting import figures, sections
-from kiln.reporting.collect import Answers, answers, outputs, readable_inputs
+from kiln.reporting.collect import Answers, answers, outputs, readable_inputs, token_texts
 from kiln.reporting.importance import (
     feature_groups,
     loss_score,
@@ -102,6 +102,8 @@ def worst(report: Report, model, inputs, ans: Answers, readable, k: int) -> None
         report.figures["worst_inputs"] = figures.thumbnails(
             inputs[0][idx].float().cpu().numpy(), captions
         )
+    elif (texts := token_texts(spec, inputs[0][idx])) is not None:
+        frame["input"] = texts
     else:
         flat = inputs[0][idx].reshape(len(idx), -1).cpu().numpy()
         frame["input"] = [" ".join(f"{v:.4g}" for v in row[:40]) for row in flat]
