@@ -78,3 +78,28 @@ def candidate_report(module, datamodule, cfg, trainer, run_dir: Path) -> dict:
 
     evaluation = json.loads((folder / "evaluation.json").read_text())
     return {"ece": headline(evaluation).get("ece"), "report": str(folder / REPORT_HTML)}
+
+
+def check_settings(cfg, spec) -> None:
+    """Refuse ``eval.slice_by`` columns the data lacks before any training, not after it."""
+    settings = Settings.from_config(cfg.get("eval"))
+    if not settings.slice_by or not wanted(cfg.get("report", "auto"), True):
+        return
+    schema = spec.extra.get("schema")
+    if schema is None:
+        names = list(spec.extra.get("feature_names") or []) if spec.kind == "tabular" else []
+    else:
+        names = [
+            f"{c['name']}__{p}" if c["type"] == "datetime" else c["name"]
+            for c in schema["columns"]
+            for p in (c["parts"] if c["type"] == "datetime" else [None])
+        ]
+    if not names:
+        raise KilnError(
+            "eval.slice_by needs a table (its column names); this data has none, so drop eval.slice_by."
+        )
+    for col in settings.slice_by:
+        if col not in names:
+            raise KilnError(
+                f"eval.slice_by names {col!r}, not a column of the data; use one of {', '.join(names[:20])}."
+            )

@@ -21,6 +21,7 @@ from kiln.files import atomic as atomic_files
 from kiln.models import model_names
 from kiln.models.catalog import model_config as catalog_config
 from kiln.reporting.run import candidate_report
+from kiln.reporting.run import check_settings as check_report_settings
 from kiln.training.builders import build_datamodule, build_module, build_trainer
 from kiln.training.defaults import compare_models, is_auto, resolve_monitor
 from kiln.training.metrics import check_monitor, check_ranking_metric, to_python
@@ -116,6 +117,7 @@ def run(cfg: DictConfig) -> dict:
         dm = build_datamodule(fold_cfg.data)
         if fold == 0:  # before any training: the task is known once the data is
             names, model_cfgs, metric, rank = _plan(cfg, names, dm.spec)
+            check_report_settings(cfg, dm.spec)
         resolve_monitor(fold_cfg, dm.spec.task)
         for name in names:
             if name == "baselines":

@@ -16,6 +16,7 @@ from kiln.errors import Interrupted, KilnError
 from kiln.files import atomic as atomic_files
 from kiln.files.atomic import write_json
 from kiln.files.leftovers import clean_partials
+from kiln.reporting.run import check_settings as check_report_settings
 from kiln.reporting.run import report_split, tensorboard_writer
 from kiln.reporting.run import wanted as report_wanted
 from kiln.training import distributed
@@ -57,6 +58,7 @@ def run(cfg: DictConfig) -> dict[str, float]:
 
     dm = build_datamodule(cfg.data)
     resolve_defaults(cfg, dm.spec)  # model=auto, monitor.*=auto: from the data, before any record
+    check_report_settings(cfg, dm.spec)  # eval.slice_by names columns of the data
     if rank_zero and cfg.get("print_config", True):
         print_config(cfg)
     if rank_zero:
@@ -128,9 +130,6 @@ def run(cfg: DictConfig) -> dict[str, float]:
         except SIGTERMException:  # trained; the resume only tests (and writes metrics.json)
             raise stopped_by_sigterm(trainer, output_dir) from None
         metrics.update(to_python(results[0]))
-    if trainer.is_global_zero and report_wanted(cfg.get("report", "auto"), cfg.get("test", True)):
-        writer = tensorboard_writer(trainer.loggers)  # report/: read by the MLflow logger too
-        report_split(module, dm, "test", output_dir, cfg, writer, trainer.global_step)
     undefined = dict(module.undefined)  # metrics a split could not define: missing, not 0
     summary = {
         **metrics,
@@ -156,6 +155,9 @@ def run(cfg: DictConfig) -> dict[str, float]:
         )
         write_json(output_dir / "metrics.json", summary)
         print_metrics(f"{dm.spec.dataset}: final metrics", metrics, undefined)
+        if report_wanted(cfg.get("report", "auto"), cfg.get("test", True)):  # <run>/report/
+            writer = tensorboard_writer(trainer.loggers)
+            report_split(module, dm, "test", output_dir, cfg, writer, trainer.global_step)
         log.info("run directory: %s", output_dir)
     distributed.clean_scratch(output_dir)
     if trainer.world_size > 1:
