@@ -2,6 +2,7 @@
 checkpoint kept; scikit-learn recomputes the baselines' scores from the written splits."""
 
 import csv
+import json
 import math
 from pathlib import Path
 
@@ -57,6 +58,17 @@ def test_compare_ranks_neural_models_and_baselines_and_keeps_the_best_checkpoint
         {"mlp": "MLP", "ft_transformer": "FTTransformer"}[best_neural]
     )
     assert not list(out.glob("*/checkpoints/*.ckpt"))  # the others are dropped
+    # each neural candidate's evaluation report, linked, and its calibration (ECE) in a column
+    for r in rows:
+        if r["family"] != "neural":
+            assert r["ece"] is None and r["report"] == []
+            continue
+        (page,) = r["report"]
+        assert Path(page) == out / r["model"] / "report" / "report.html"
+        evaluation = json.loads((Path(page).parent / "evaluation.json").read_text())
+        assert r["ece"] == pytest.approx(evaluation["classification"]["calibration"]["ece"])
+        assert f"[report]({r['model']}/report/report.html)" in md
+    assert {t["model"]: t["ece"] for t in table}["logistic"] == ""
 
 
 def test_baselines_use_the_same_features_as_scikit_learn_would(runs):

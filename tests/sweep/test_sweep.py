@@ -59,6 +59,10 @@ def test_six_trials_end_with_a_best_trial_its_csv_and_plots(swept):
         assert Path(metrics["best_checkpoint"]).is_file()
     rows = list(csv.DictReader((sweep_dir / "trials.csv").open()))
     assert [int(r["number"]) for r in rows] == [t.number for t in study.trials]
+    for r in rows:  # each trial's evaluation report, linked
+        assert r["report"] == str(Path(r["user_attrs_run_dir"]) / "report" / "report.html")
+        assert Path(r["report"]).is_file()
+    assert saved["report"] == next(r["report"] for r in rows if int(r["number"]) == best.number)
     for name in ("optimization_history", "param_importances", "parallel_coordinate", "slice"):
         png = (sweep_dir / f"{name}.png").read_bytes()
         assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000, name

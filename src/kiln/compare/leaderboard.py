@@ -19,6 +19,8 @@ COLUMNS = (
     "params",
     "fit_seconds",
     "latency_ms_per_1k",
+    "ece",
+    "report",
 )
 
 
@@ -54,6 +56,11 @@ def summarise(results: list[dict], metric: str, mode: str) -> list[dict]:
             params=int(runs[0]["params"]),
             fit_seconds=statistics.fmean(r["fit_seconds"] for r in runs),
             latency_ms_per_1k=statistics.fmean(r["latency_ms_per_1k"] for r in runs),
+            # calibration on the test split (a neural classifier's report), and each fold's report
+            ece=statistics.fmean(eces)
+            if (eces := [r["ece"] for r in runs if r.get("ece") is not None])
+            else None,
+            report=[r["report"] for r in runs if r.get("report")],
         )
         out.append(row)
     out.sort(key=lambda r: r["metric"], reverse=(mode == "max"))
@@ -72,13 +79,25 @@ def _cells(row: dict) -> list[str]:
         f"{row['params']:,}",
         f"{row['fit_seconds']:.2f}",
         f"{row['latency_ms_per_1k']:.3f}",
+        "" if row.get("ece") is None else f"{row['ece']:.4f}",
     ]
 
 
+def report_links(row: dict, out: Path) -> str:
+    """Markdown links to a model's evaluation reports (one per fold), relative to ``out``."""
+    pages = row.get("report") or []
+    names = ["report"] if len(pages) == 1 else [f"fold {k}" for k in range(len(pages))]
+    return " ".join(
+        f"[{n}]({Path(p).relative_to(out) if Path(p).is_relative_to(out) else p})"
+        for n, p in zip(names, pages, strict=True)
+    )
+
+
 def write_leaderboard(rows: list[dict], metric: str, out: Path, best_ckpt: str, title: str) -> None:
-    header = ["rank", "model", "family", metric, "params", "train s", "ms / 1k rows"]
-    lines = [f"# {title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(_cells(r)) + " |" for r in rows]
+    header = ["rank", "model", "family", metric, "params", "train s", "ms / 1k rows", "ECE"]
+    md_header = [*header, "evaluation"]
+    lines = [f"# {title}", "", "| " + " | ".join(md_header) + " |", "|" + "---|" * len(md_header)]
+    lines += ["| " + " | ".join([*_cells(r), report_links(r, out)]) + " |" for r in rows]
     best_neural = next((r["model"] for r in rows if r["family"] == "neural"), None)
     best_line = winner(rows)
     lines += ["", best_line]
@@ -88,7 +107,10 @@ def write_leaderboard(rows: list[dict], metric: str, out: Path, best_ckpt: str, 
     with atomic_files.replacing(out / "leaderboard.csv", mode="w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=COLUMNS)
         writer.writeheader()
-        writer.writerows({k: r[k] for k in COLUMNS} for r in rows)
+        writer.writerows(
+            {**{k: r.get(k) for k in COLUMNS}, "report": " ".join(r.get("report") or [])}
+            for r in rows
+        )
     _print(rows, header, title)
     print(best_line)  # the winner named on the console too, not only in leaderboard.md
     _chart(rows, metric, out / "leaderboard.png")

@@ -84,6 +84,18 @@ class TabularPreprocessor(nn.Module):
     def layout(self) -> dict:
         return {"categorical": self.categorical.layout}
 
+    def output_sources(self) -> list[tuple[str, int]]:
+        """The raw input each output column is made from: ("num", column of x_num) or ("cat",
+        column of x_cat), in output order (explanations sum attributions per raw column)."""
+        n = self.numeric
+        num = torch.cat([n.affine_idx, n.quant_idx, n.ind_idx, n.flag_idx]).tolist()
+        c = self.categorical
+        cards = c.cards.tolist()
+        cat = [i for i in c.onehot_idx.tolist() for _ in range(cards[i])]
+        dims = c.layout["embed_dims"]
+        cat += [i for i, d in zip(c.embed_idx.tolist(), dims, strict=True) for _ in range(d)]
+        return [("num", j) for j in num] + [("cat", i) for i in cat]
+
     def forward(self, inputs: tuple[Tensor, Tensor]) -> Tensor:
         x_num, x_cat = inputs
         num = self.numeric(x_num)

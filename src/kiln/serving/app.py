@@ -19,6 +19,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from kiln.serving.batcher import MicroBatcher
 from kiln.serving.drift_window import DriftWindow
+from kiln.serving.explain_route import add_explain_route
 from kiln.serving.guard import Guard
 from kiln.serving.predictor import Predictor
 from kiln.serving.request_body import http_error, read_records
@@ -153,5 +154,7 @@ def create_app(predictor: Predictor, settings: ServeSettings | None = None) -> F
         body = answers[0] if single else {"predictions": answers}
         return Response(json.dumps(body), media_type="application/json")
 
+    if settings.explain:
+        add_explain_route(app, predictor, settings, executor)
     app.add_middleware(Guard, settings=settings, telemetry=telemetry, lifecycle=life)
     return app

@@ -25,6 +25,7 @@ class Predictor:
         """``trust_targets``: patterns (``["mypkg.*"]``) or a kiln.config.trust.Trust, the targets a
         format=torch artifact's stored config may build beyond kiln's allow-list."""
         self.directory = Path(directory)
+        self.verify, self.trust_targets = verify, trust_targets
         self.meta = read_metadata(self.directory, verify=verify)
         self.schema = InputSchema.from_dict(self.meta["inputs"])
         self.task: str = self.meta["task"]
@@ -133,6 +134,14 @@ class Predictor:
     def predict_records(self, data) -> list[dict]:
         inputs, _, _ = self.encode(data)
         return self.to_records(self.run(inputs))
+
+    def explain(self, data, steps: int = 32) -> pd.DataFrame:
+        """Each row's answer explained per raw column (integrated gradients from a row of
+        missing values, kiln.serving.explain): ``explained``, ``output``, ``baseline``, then
+        one column per input column; tables only."""
+        from kiln.serving.explain import explain_frame
+
+        return explain_frame(self, data, steps)
 
     @property
     def output_columns(self) -> list[str]:

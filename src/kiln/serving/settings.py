@@ -23,6 +23,7 @@ class ServeSettings:
     drift_min_rows: int = 100  # rows the window needs before drift is computed
     drift_thresholds: dict | None = None  # kiln.monitoring.detect.DEFAULTS keys
     body_timeout_s: float = 10.0  # a body whose next bytes take longer gets 408
+    explain: bool = False  # POST /explain (integrated gradients per column; tables)
 
 
 @dataclass

@@ -66,6 +66,22 @@ def torch_runner(meta: dict, weights: bytes, threads: int, trust=None, where: Pa
     bytes, as checked against their hash; the stored config is checked against the allow-list
     (kiln.config.trust) before anything is built from it."""
     import torch
+
+    from kiln.serving.export import ExportPipeline
+
+    if threads > 0:
+        torch.set_num_threads(int(threads))
+    pipeline = ExportPipeline(torch_pipeline(meta, weights, trust, where)).eval()
+
+    def run(inputs: list[np.ndarray]) -> np.ndarray:
+        with torch.inference_mode():
+            return pipeline(*(torch.from_numpy(a) for a in inputs)).numpy()
+
+    return run
+
+
+def torch_pipeline(meta: dict, weights: bytes, trust=None, where: Path | None = None):
+    """The artifact's InferencePipeline (preprocessor, network, head) in evaluation mode."""
     from hydra.utils import instantiate
     from omegaconf import OmegaConf
     from safetensors.torch import load
@@ -81,18 +97,9 @@ def torch_runner(meta: dict, weights: bytes, threads: int, trust=None, where: Pa
     from kiln.data.spec import InputSpec
     from kiln.models import build_network
     from kiln.models.pipeline import InferencePipeline
-    from kiln.serving.export import ExportPipeline
 
-    if threads > 0:
-        torch.set_num_threads(int(threads))
     spec = InputSpec.from_dict(meta["spec"])
     network = build_network(instantiate(OmegaConf.create(meta["config"]["model"])), spec)
     module = InferencePipeline(network, spec, preprocessor(meta, spec))
     module.load_state_dict(load(weights), strict=True)
-    pipeline = ExportPipeline(module).eval()
-
-    def run(inputs: list[np.ndarray]) -> np.ndarray:
-        with torch.inference_mode():
-            return pipeline(*(torch.from_numpy(a) for a in inputs)).numpy()
-
-    return run
+    return module.eval()

@@ -13,6 +13,7 @@ import yaml
 from optuna.trial import TrialState
 
 from kiln.files import atomic as atomic_files
+from kiln.reporting import REPORT_DIR, REPORT_HTML
 
 log = logging.getLogger("kiln")
 
@@ -24,10 +25,22 @@ PLOTS = {
 }
 
 
+def trial_report(run_dir: str | None) -> str | None:
+    """A trial's evaluation report (``<run_dir>/report/report.html``), where it wrote one."""
+    if not run_dir:
+        return None
+    page = Path(run_dir) / REPORT_DIR / REPORT_HTML
+    return str(page) if page.is_file() else None
+
+
 def write_csv(study: optuna.Study, path: Path) -> None:
     df = study.trials_dataframe(
         attrs=("number", "value", "state", "params", "user_attrs", "datetime_start", "duration")
     )
+    if "user_attrs_run_dir" in df:  # each candidate's evaluation report, linked
+        df["report"] = [
+            trial_report(d) if isinstance(d, str) else None for d in df["user_attrs_run_dir"]
+        ]
     atomic_files.write_text(path, df.to_csv(index=False))
 
 
@@ -41,6 +54,7 @@ def write_best(study: optuna.Study, metric: str, command: list[str], path: Path)
         "params": dict(best.params),
         "overrides": list(best.user_attrs.get("overrides", [])),
         "run_dir": best.user_attrs.get("run_dir"),
+        "report": trial_report(best.user_attrs.get("run_dir")),
         "command": "kiln train " + " ".join(shlex.quote(a) for a in command),
         "trials": {
             s.name.lower(): len(study.get_trials(deepcopy=False, states=(s,)))

@@ -20,6 +20,8 @@ from kiln.errors import Interrupted, KilnError
 from kiln.files import atomic as atomic_files
 from kiln.models import model_names
 from kiln.models.catalog import model_config as catalog_config
+from kiln.reporting.run import candidate_report
+from kiln.reporting.run import check_settings as check_report_settings
 from kiln.training.builders import build_datamodule, build_module, build_trainer
 from kiln.training.defaults import compare_models, is_auto, resolve_monitor
 from kiln.training.metrics import check_monitor, check_ranking_metric, to_python
@@ -115,6 +117,7 @@ def run(cfg: DictConfig) -> dict:
         dm = build_datamodule(fold_cfg.data)
         if fold == 0:  # before any training: the task is known once the data is
             names, model_cfgs, metric, rank = _plan(cfg, names, dm.spec)
+            check_report_settings(cfg, dm.spec)
         resolve_monitor(fold_cfg, dm.spec.task)
         for name in names:
             if name == "baselines":
@@ -181,10 +184,12 @@ def train_one(cfg: DictConfig, name: str, model_cfg: DictConfig, dm, model_dir: 
     tested = trainer.test(
         module, datamodule=dm, ckpt_path=best or None, weights_only=True, verbose=False
     )
+    report = candidate_report(module, dm, sub, trainer, model_dir)  # ECE and report/ link
     return {
         "model": name,
         "family": "neural",
         **to_python(tested[0]),
+        **report,
         "undefined_metrics": dict(module.undefined),  # missing on this split, not 0
         "params": sum(p.numel() for p in module.network.parameters()),
         "fit_seconds": fit_seconds,

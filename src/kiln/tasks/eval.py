@@ -10,6 +10,9 @@ from omegaconf import DictConfig, OmegaConf
 
 from kiln.config.trust import trust_from
 from kiln.files.atomic import write_json
+from kiln.reporting.run import check_settings as check_report_settings
+from kiln.reporting.run import wanted as report_wanted
+from kiln.reporting.run import write_eval_report
 from kiln.training.builders import (
     build_checkpoint_datamodule,
     build_module,
@@ -35,6 +38,7 @@ def run(cfg: DictConfig) -> dict[str, float]:
 
     dm = build_checkpoint_datamodule(train_cfg.data, "eval", cfg.get("data"))
     check_compatible(ckpt, cfg.ckpt_path, OmegaConf.to_container(train_cfg.model), dm.spec)
+    check_report_settings(cfg, dm.spec)
     train_cfg.trainer = cfg.trainer
     train_cfg.callbacks = cfg.get("callbacks") or {}
     module = build_module(train_cfg, dm, run_config=ckpt["kiln"]["config"])
@@ -50,4 +54,6 @@ def run(cfg: DictConfig) -> dict[str, float]:
         )
         title = f"kiln eval: {Path(cfg.ckpt_path).name} on {dm.spec.dataset}"
         print_metrics(title, metrics, undefined)
+        if report_wanted(cfg.get("report", "auto"), True):
+            write_eval_report(module, dm, output_dir, cfg, int(train_cfg.get("seed", 0)))
     return metrics

@@ -44,6 +44,7 @@ def settings_from(cfg: DictConfig) -> ServeSettings:
         drift_min_rows=int(d.get("min_rows", 100)),
         drift_thresholds=OmegaConf.to_container(thresholds) if thresholds else None,
         body_timeout_s=float(cfg.get("body_timeout_s", 10)),
+        explain=bool(cfg.get("explain", False)),
     )
 
 

@@ -16,6 +16,9 @@ from kiln.errors import Interrupted, KilnError
 from kiln.files import atomic as atomic_files
 from kiln.files.atomic import write_json
 from kiln.files.leftovers import clean_partials
+from kiln.reporting.run import check_settings as check_report_settings
+from kiln.reporting.run import report_split, tensorboard_writer
+from kiln.reporting.run import wanted as report_wanted
 from kiln.training import distributed
 from kiln.training.builders import build_datamodule, build_module, build_trainer
 from kiln.training.calibration import calibrate_best
@@ -56,6 +59,7 @@ def run(cfg: DictConfig) -> dict[str, float]:
 
     dm = build_datamodule(cfg.data)
     resolve_defaults(cfg, dm.spec)  # model=auto, monitor.*=auto: from the data, before any record
+    check_report_settings(cfg, dm.spec)  # eval.slice_by names columns of the data
     if rank_zero and cfg.get("print_config", True):
         print_config(cfg)
     if rank_zero:
@@ -152,6 +156,9 @@ def run(cfg: DictConfig) -> dict[str, float]:
         )
         write_json(output_dir / "metrics.json", summary)
         print_metrics(f"{dm.spec.dataset}: final metrics", metrics, undefined)
+        if report_wanted(cfg.get("report", "auto"), cfg.get("test", True)):  # <run>/report/
+            writer = tensorboard_writer(trainer.loggers)
+            report_split(module, dm, "test", output_dir, cfg, writer, trainer.global_step)
         finish_runs(trainer, summary)  # MLflow: final figures, checkpoint, files, report/
         log.info("run directory: %s", output_dir)
     distributed.clean_scratch(output_dir)

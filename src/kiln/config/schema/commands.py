@@ -24,6 +24,8 @@ class Train:
     threads: int | None = integer("1", min=0)  # null: by model size (kiln.training.threads)
     test: bool | None = flag()
     calibrate: bool | None = flag(words=("auto",))  # temperature scaling (training.calibration)
+    report: bool | None = flag(words=("auto",))  # the evaluation report (kiln.reporting)
+    eval: nodes.EvalReport = _node(nodes.EvalReport)
     print_config: bool | None = flag()
     data: nodes.Data = _node(nodes.Data)
     optimizer: nodes.Optimizer = _node(nodes.Optimizer)
@@ -53,6 +55,8 @@ class Retrain(Train):
 
 @dataclass
 class Eval:
+    report: bool | None = flag(words=("auto",))
+    eval: nodes.EvalReport = _node(nodes.EvalReport)
     data: nodes.Data = _node(nodes.Data)
     trainer: nodes.Trainer = _node(nodes.Trainer)
 
@@ -80,6 +84,7 @@ class Serve:
     keep_alive_s: float | None = number("5", min=0)
     threads: int | None = integer("1", min=0)
     access_log: bool | None = flag()
+    explain: bool | None = flag()
     batching: nodes.Batching = _node(nodes.Batching)
     drift: nodes.ServeDrift = _node(nodes.ServeDrift)
 

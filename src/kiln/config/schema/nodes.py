@@ -10,7 +10,7 @@ except the drift thresholds, whose defaults live here and nowhere else.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from kiln.config.schema.fields import flag, integer, number
 
@@ -143,3 +143,17 @@ class Preprocess:
     numeric: Preprocessing = field(default_factory=Preprocessing)
     boolean: Preprocessing = field(default_factory=Preprocessing)
     datetime: Preprocessing = field(default_factory=Preprocessing)
+
+
+@dataclass
+class EvalReport:
+    """The evaluation report's settings (``eval.*`` of kiln train and kiln eval;
+    kiln.reporting.report.Settings)."""
+
+    closed: ClassVar[str] = "an evaluation report setting"
+    slice_by: Any = None  # a column, or a list of columns
+    worst_k: int | None = integer("10", min=0)
+    importance_rows: int | None = integer("2000", min=0)  # 0: no permutation importance
+    importance_repeats: int | None = integer("3", min=1)
+    attributions: int | None = integer("5", min=0)  # tables: IG of this many worst rows
+    bins: int | None = integer("15", min=1)
