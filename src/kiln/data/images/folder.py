@@ -57,6 +57,7 @@ class ImageFolderDataModule(InMemoryDataModule):
         self.workers = cache_mod.workers_for(decode_workers)
         self.path_column, self.label_column, self.name = path_column, label_column, name
         self._report: dict = {}
+        self.split_files: dict[str, list[str]] = {}  # the file of each row of each split
 
     def _prepare(self) -> None:
         listing = list_images(self.path, self.path_column, self.label_column)
@@ -86,7 +87,7 @@ class ImageFolderDataModule(InMemoryDataModule):
             y[order][keep], dtype=torch.float32 if task == "regression" else torch.long
         )
         pixels = torch.from_numpy(x[:kept]) if kept < len(x) else torch.from_numpy(x)
-        self.splits = {}
+        self.splits, self.split_files = {}, {}
         start = 0
         for split, (a, b) in bounds.items():
             n = int(keep[a:b].sum())
@@ -95,6 +96,9 @@ class ImageFolderDataModule(InMemoryDataModule):
                     f"the {split} split of data.path={self.path} has no image left after skipping bad files; add images."
                 )
             self.splits[split] = (pixels[start : start + n], yt[start : start + n])
+            self.split_files[split] = [
+                str(p) for p, k in zip(paths[a:b], keep[a:b], strict=True) if k
+            ]
             start += n
         self.preprocessor = ImageInput(channels).fit(self.splits["train"][0])
         if task == "regression":
