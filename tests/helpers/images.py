@@ -81,3 +81,20 @@ def bomb_png(side: int = 9000) -> bytes:
     data[16:24] = struct.pack(">II", side, side)  # after the signature, length and b"IHDR"
     data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))
     return bytes(data)
+
+
+def train_image_model(root: Path, per_class: int = 16, *overrides: str) -> dict:
+    """A CNN trained for 2 epochs on two_classes(root / "data") at 8x8, exported to ONNX;
+    returns {"data", "ckpt", "artifact", "runs"}."""
+    import kiln.api
+    from tests.helpers import train
+
+    data = two_classes(root / "data", per_class=per_class)
+    runs = root / "runs"
+    result = train(runs, "data=images", f"data.path={data}", "data.size=[8,8]",
+                   "trainer.max_epochs=2", "logger=none", "~callbacks.confusion_matrix",
+                   *overrides)  # fmt: skip
+    artifact = root / "artifact"
+    kiln.api.run("export", [f"ckpt_path={result['best_checkpoint']}", f"out={artifact}",
+                            f"paths.root={runs}"])  # fmt: skip
+    return {"data": data, "ckpt": result["best_checkpoint"], "artifact": artifact, "runs": runs}
