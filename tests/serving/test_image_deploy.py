@@ -119,5 +119,11 @@ def test_server_refuses_bad_images(model):
             f"{url}/predict", files=[("image", ("a.png", b"0" * 300_000, "image/png"))]
         )
         assert huge.status_code == 413
+        text = httpx.post(
+            f"{url}/predict", content=b"a.png", headers={"content-type": "text/plain"}
+        )
+        assert (
+            text.status_code == 415 and "multipart (curl -F image=@a.png)" in text.json()["detail"]
+        )
         no_file = httpx.post(f"{url}/predict", files={"note": (None, "text")})
         assert no_file.status_code == 422 and "no file parts" in no_file.json()["detail"]
