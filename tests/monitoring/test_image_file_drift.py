@@ -55,6 +55,20 @@ def test_clean_passes_and_brightened_drifts(model, source):
     assert {"channel0_mean", "channel1_mean", "channel2_mean"} <= set(shifted["drifted_features"])
 
 
+def test_an_array_of_pixels_drifts_like_its_folder(model, tmp_path):
+    image = {"size": [8, 8], "channels": 3, "fit": "crop"}
+    np.save(tmp_path / "shifted.npy", read_image_folder(model["shifted"], (3, 8, 8), None, image))
+    ref = f"artifact={model['artifact']}"
+    from_array = drift(model, ref, tmp_path / "shifted.npy")
+    from_folder = drift(model, ref, model["shifted"])
+    assert from_array["drifted_features"] == from_folder["drifted_features"]
+    for name, feature in from_folder["features"].items():
+        assert from_array["features"][name]["statistic"] == pytest.approx(feature["statistic"])
+    np.save(tmp_path / "nchw.npy", np.zeros((4, 3, 8, 8), np.uint8))
+    with pytest.raises(KilnError, match=r"shape \(3, 8, 8\) but the model takes \(8, 8, 3\)"):
+        drift(model, ref, tmp_path / "nchw.npy")
+
+
 def test_a_bad_file_in_the_batch_is_named(model, tmp_path):
     two_classes(tmp_path, per_class=2)
     (tmp_path / "dark" / "bad.png").write_bytes(b"not a png")
