@@ -149,3 +149,22 @@ def test_server_explain_is_opt_in_and_answers_as_load_does(penguins_artifact, pe
         assert answer["explained"] == want["explained"]
         for col, value in answer["attributions"].items():
             assert value == pytest.approx(want[col], abs=1e-6)
+
+
+def test_image_blocks_of_uint8_files_cut_height_and_width_not_channels():
+    """data=images feeds [N, H, W, C] uint8: a block is rows x columns with every channel."""
+    import torch
+
+    from kiln.data.spec import InputSpec
+    from kiln.reporting.importance import feature_groups
+
+    x = torch.zeros(2, 8, 12, 3, dtype=torch.uint8)
+    for layout, shape in (("NHWC", x.shape), (None, (2, 3, 8, 12))):
+        extra = {"image": {"layout": layout}} if layout else {}
+        spec = InputSpec("image", tuple(shape[1:]), "binary", 1, "t", extra=extra)
+        groups = feature_groups(spec, [torch.zeros(shape)])
+        assert len(groups) == 16
+        mask = torch.zeros(shape[1:], dtype=torch.bool)
+        mask[groups["block r1 c2"][0][1]] = True
+        hw = mask if layout else mask.permute(1, 2, 0)  # as [H, W, C]
+        assert hw.sum() == 2 * 3 * 3 and hw[2:4, 6:9, :].all()

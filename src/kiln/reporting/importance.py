@@ -40,16 +40,16 @@ def feature_groups(spec, inputs: list[Tensor]) -> dict[str, Group]:
     if spec.kind == "tabular" and x.ndim == 2 and len(inputs) == 1:
         names = spec.extra.get("feature_names") or [f"x{i}" for i in range(x.shape[1])]
         return {str(n): [(0, ([i],))] for i, n in enumerate(names)}
-    if x.ndim == 4:  # images [N, C, H, W]: blocks of a grid, every channel together
-        h, w = x.shape[2], x.shape[3]
+    if x.ndim == 4:  # images: blocks of a grid, every channel together
+        nhwc = spec.extra.get("image", {}).get("layout") == "NHWC"  # uint8 files: [N, H, W, C]
+        h, w = (x.shape[1], x.shape[2]) if nhwc else (x.shape[2], x.shape[3])
         hs, ws = np.linspace(0, h, GRID + 1).astype(int), np.linspace(0, w, GRID + 1).astype(int)
-        return {
-            f"block r{r} c{c}": [
-                (0, (slice(None), slice(hs[r], hs[r + 1]), slice(ws[c], ws[c + 1])))
-            ]
-            for r in range(GRID)
-            for c in range(GRID)
-        }
+
+        def block(r: int, c: int) -> tuple:
+            rows, cols = slice(hs[r], hs[r + 1]), slice(ws[c], ws[c + 1])
+            return (rows, cols) if nhwc else (slice(None), rows, cols)
+
+        return {f"block r{r} c{c}": [(0, block(r, c))] for r in range(GRID) for c in range(GRID)}
     if x.ndim >= 2:  # sequences and tokens: quarters of the positions
         t = x.shape[1]
         cuts = np.linspace(0, t, GRID + 1).astype(int)

@@ -99,9 +99,10 @@ def worst(report: Report, model, inputs, ans: Answers, readable, k: int) -> None
         frame = pd.concat([frame, readable.iloc[idx].reset_index(drop=True)], axis=1)
     elif inputs[0].ndim == 4 and len(idx):
         captions = [f"{t} -> {p}" for t, p in zip(frame["target"], frame["predicted"], strict=True)]
-        report.figures["worst_inputs"] = figures.thumbnails(
-            inputs[0][idx].float().cpu().numpy(), captions
-        )
+        images = inputs[0][idx].float().cpu().numpy()
+        if spec.extra.get("image", {}).get("layout") == "NHWC":  # uint8 files: [K, H, W, C]
+            images = images.transpose(0, 3, 1, 2)
+        report.figures["worst_inputs"] = figures.thumbnails(images, captions)
     elif (texts := token_texts(spec, inputs[0][idx])) is not None:
         frame["input"] = texts
     else:
