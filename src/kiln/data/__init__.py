@@ -6,6 +6,7 @@ from kiln.data.loader import TensorBatchLoader
 from kiln.data.sklearn_sets import SklearnDataModule
 from kiln.data.spec import InputSpec
 from kiln.data.timeseries import TimeSeriesDataModule
+from kiln.data.text import TextDataModule
 from kiln.data.tokens import TokenDataModule
 
 __all__ = [
@@ -15,6 +16,7 @@ __all__ = [
     "RawData",
     "SklearnDataModule",
     "TensorBatchLoader",
+    "TextDataModule",
     "TimeSeriesDataModule",
     "TokenDataModule",
     "infer_task",

@@ -78,7 +78,9 @@ class Predictor:
     def encode(self, data):
         """Records (a dict or a list of dicts) or a DataFrame -> (graph inputs, missing values
         per field, unknown categories per field)."""
-        if self.meta.get("spec", {}).get("kind") == "tokens":
+        if isinstance(data, str) and self.schema.kind == "text":
+            data = [data]
+        if self.meta.get("spec", {}).get("kind") == "tokens" and self.schema.kind != "text":
             raise InputError(
                 "this artifact's model reads token sequences (token ids and their lengths), which "
                 "kiln predict and kiln serve do not encode from records or files yet; call "

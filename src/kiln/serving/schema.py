@@ -48,6 +48,10 @@ class InputSchema:
             from kiln.serving.table_inputs import TableInputs
 
             return TableInputs(d["schema"])
+        if d["kind"] == "text":
+            from kiln.serving.text_inputs import TextInputs
+
+            return TextInputs(d["field"], d["tokenizer"])
         return cls(d["kind"], d["features"])
 
     @classmethod
