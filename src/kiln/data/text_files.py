@@ -47,7 +47,7 @@ def read_text_table(path: Path, text_column: str, target_column: str | None) -> 
 def check_texts(texts: pd.Series, where: str, fix: str) -> None:
     """Refuse numbers, missing or empty texts and undecodable bytes, naming the first bad row."""
     if pd.api.types.is_numeric_dtype(texts) or pd.api.types.is_bool_dtype(texts):
-        shown = repr(texts.dropna().iloc[0]) if texts.notna().any() else "nothing"
+        shown = repr(texts.dropna().tolist()[0]) if texts.notna().any() else "nothing"
         raise KilnError(
             f"{where} holds numbers (such as {shown}), not text; {fix}."
         )
@@ -83,14 +83,17 @@ def read_text_folder(folder: Path, text_column: str, target_column: str) -> pd.D
 
 
 def decode_utf8(raw: bytes, path: Path, sep: str) -> str:
-    """The file's text; bytes that are not UTF-8 name the data row (0-based) they sit in."""
+    """The file's text; bytes that are not UTF-8 name the data row (0-based, after the header)
+    and the line they sit in."""
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as err:
         prefix = raw[: err.start].decode("utf-8", errors="replace")
         records = sum(1 for _ in csv.reader(io.StringIO(prefix), delimiter=sep))
         row = records - 1 if prefix.endswith("\n") or not prefix else records - 2
+        line = raw[: err.start].count(b"\n") + 1
         raise KilnError(
-            f"{path.name}: row {max(row, 0)} holds bytes that are not UTF-8 "
+            f"{path.name}: row {max(row, 0)} (line {line}) holds "
+            "bytes that are not UTF-8 "
             f"(0x{raw[err.start]:02x} at byte {err.start}); save the file as UTF-8."
         ) from None

@@ -104,7 +104,7 @@ class TextTokenizer:
         if steps:
             tok.normalizer = normalizers.Sequence(steps)
         if kind == "char":
-            tok.pre_tokenizer = pre_tokenizers.Split(Regex("(?s)."), behavior="isolated")
+            tok.pre_tokenizer = pre_tokenizers.Split(Regex(r"[\s\S]"), behavior="isolated")
         else:
             tok.pre_tokenizer = pre_tokenizers.Sequence(
                 [pre_tokenizers.Whitespace(), pre_tokenizers.Digits(individual_digits=True)]
