@@ -82,3 +82,50 @@ def test_the_tokenizer_travels_in_checkpoint_and_artifact(text_ckpt, text_artifa
     np.testing.assert_array_equal(a.encode(texts).ids, b.encode(texts).ids)
     # the config keeps the tokenizer settings, never the fitted JSON (that is the spec's)
     assert OmegaConf.create(ckpt["kiln"]["config"]).data.fitted is None
+
+
+def test_bad_text_requests_get_4xx_naming_the_field(text_artifact):
+    cases = [
+        ({"text": ""}, 422, "field 'text' is empty"),
+        ({"text": "   "}, 422, "field 'text' is empty"),
+        ({"text": None}, 422, "field 'text' is null; send a string"),
+        ({"text": 3.5}, 422, "field 'text' is float; send a string"),
+        ({}, 422, "field 'text' is missing"),
+        ({"text": "ok", "extra": 1}, 422, "'extra' is not an input"),
+        ([{"text": "ok"}, {"text": ""}], 422, "record 1: field 'text' is empty"),
+        ({"text": "pizza " * 200_000}, 413, "exceed the limit"),  # 1.2 MB
+    ]
+    with live_server(text_artifact) as (url, app):
+        for body, status, words in cases:
+            r = httpx.post(f"{url}/predict", json=body, timeout=30)
+            assert r.status_code == status and words in r.json()["detail"], (str(body)[:60], r.text)
+        ok = httpx.post(f"{url}/predict", json={"text": "pizza " * 50_000}, timeout=30)  # 300 kB
+        assert ok.status_code == 200
+        metrics = httpx.get(f"{url}/metrics").text
+    assert 'kiln_unknown_categories_total{feature="text"}' in metrics
+
+
+def test_bad_text_files_and_long_texts_in_kiln_predict(text_artifact, tmp_path):
+    predictor = kiln.load(text_artifact)
+    before = predictor.schema.truncated
+    out = predictor.predict(["pizza " * 200_000, "goal"])  # a 1.2 MB string: cut, counted
+    assert len(out) == 2 and predictor.schema.truncated == before + 1
+    rows = pd.DataFrame({"text": ["pizza", "", "goal"]})
+    src = tmp_path / "empty.csv"
+    rows.to_csv(src, index=False)
+    proc = cli("predict", f"artifact={text_artifact}", f"input={src}", f"output={tmp_path}/o.csv",
+               runs=tmp_path)  # fmt: skip
+    assert proc.returncode == 2 and "row 1 has no text" in proc.stderr, proc.stderr[-2000:]
+    assert not (tmp_path / "o.csv").exists()
+    src = tmp_path / "latin.csv"
+    src.write_bytes(b"text\npizza\ncaf\xe9 goal\n")
+    proc = cli("predict", f"artifact={text_artifact}", f"input={src}", f"output={tmp_path}/o.csv",
+               runs=tmp_path)  # fmt: skip
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert proc.returncode == 2 and len(lines) == 1, proc.stderr[-2000:]
+    assert "row 1 (line 3) holds bytes that are not UTF-8 (0xe9" in lines[0]
+    src = tmp_path / "numbers.csv"
+    pd.DataFrame({"text": [1.5, 2.5]}).to_csv(src, index=False)
+    proc = cli("predict", f"artifact={text_artifact}", f"input={src}", f"output={tmp_path}/o.csv",
+               runs=tmp_path)  # fmt: skip
+    assert proc.returncode == 2 and "holds numbers (such as 1.5), not text" in proc.stderr
