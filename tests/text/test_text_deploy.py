@@ -8,6 +8,7 @@ import json
 import httpx
 import numpy as np
 import pandas as pd
+import pytest
 import torch
 from omegaconf import OmegaConf
 
@@ -105,6 +106,7 @@ def test_bad_text_requests_get_4xx_naming_the_field(text_artifact):
     assert 'kiln_unknown_categories_total{feature="text"}' in metrics
 
 
+@pytest.mark.slow
 def test_bad_text_files_and_long_texts_in_kiln_predict(text_artifact, tmp_path):
     predictor = kiln.load(text_artifact)
     before = predictor.schema.truncated

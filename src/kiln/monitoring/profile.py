@@ -49,6 +49,8 @@ def profile_features(featurizer: Featurizer, inputs: list, **numeric_kw) -> dict
     num, cat = featurizer(inputs)
     out = {name: numeric_profile(v, **numeric_kw) for name, v in num.items()}
     out.update({name: categorical_profile(v, featurizer.labels[name]) for name, v in cat.items()})
+    if featurizer.kind == "text":  # many tokens a row: detect.categorical_result's noise floor
+        out["tokens"]["bag"] = True
     return out
 
 

@@ -31,7 +31,7 @@ COMPARE_MODELS = {
     "tabular": ["tabm", "mlp", "ft_transformer"],
     "image": ["cnn", "resnet"],
     "sequence": ["gru", "lstm", "transformer"],
-    "tokens": ["lstm", "gru", "transformer"],
+    "tokens": ["bag_of_embeddings", "lstm", "gru", "transformer"],
 }
 # monitor.*=auto per task: accuracy for classes (val/f1 or val/auroc for imbalanced classes,
 # set by hand), RMSE for numbers
