@@ -114,6 +114,7 @@ class TextDataModule(TokenDataModule):
             longest = int(tok.token_lengths(train_texts).max())
             tok.max_len = max(1, min(tok.max_len, longest))  # no width no training text needs
         enc = tok.encode(texts)
+        self._texts = texts
         self.text_report = {
             "tokenizer": self.tokenizer_cfg["kind"],
             "vocab_size": tok.vocab_size,
@@ -128,6 +129,11 @@ class TextDataModule(TokenDataModule):
             "tokenizer": tok.to_dict(),
         }
         return torch.from_numpy(enc.ids), torch.from_numpy(enc.lengths), extra
+
+    @property
+    def texts(self) -> dict[str, list[str]]:
+        """The raw strings of each split (the TF-IDF baselines of kiln compare read them)."""
+        return {k: [self._texts[i] for i in ix] for k, ix in self.rows.items()}
 
     def extra_report(self) -> dict:
         return {"text": self.text_report}

@@ -110,7 +110,7 @@ class TokenDataModule(SequenceDataModule):
             )
         classes, y = np.unique(raw_y, return_inverse=True)
         self.check_classes(classes, y)
-        rows = split_rows(
+        self.rows = rows = split_rows(
             y, True, self.val_fraction, self.test_fraction, self.split_seed, self.fold
         )
         tokens, lengths, extra = self.encode_texts(texts, rows["train"])
