@@ -117,7 +117,9 @@ def bench_kiln(dm: TextDataModule, steps: int, device: str) -> float:
 def make_net(dm) -> SequenceTransformer:
     torch.manual_seed(0)
     spec = dm.spec
-    return SequenceTransformer(spec.shape, spec.num_outputs, vocab_size=spec.extra["vocab_size"], **MODEL)
+    return SequenceTransformer(
+        spec.shape, spec.num_outputs, vocab_size=spec.extra["vocab_size"], **MODEL
+    )
 
 
 def bench_hand(dm: TextDataModule, steps: int, device: str) -> float:
@@ -200,12 +202,16 @@ def main() -> None:
     for _ in range(args.repeats):  # interleaved, best of each
         best["hand"] = max(best["hand"], bench_hand(dm, args.steps, args.device))
         best["kiln"] = max(best["kiln"], bench_kiln(dm, args.steps, args.device))
-    print(f"\n| batch x width | kiln tokens/s | hand loop tokens/s | kiln/hand |\n|---|---:|---:|---:|")
+    print(
+        "\n| batch x width | kiln tokens/s | hand loop tokens/s | kiln/hand |\n|---|---:|---:|---:|"
+    )
     print(f"| {args.batch} x {dm.spec.shape[0]} | {best['kiln']:,.0f} | {best['hand']:,.0f} | "
           f"**{best['kiln'] / best['hand']:.2f}** |", flush=True)  # fmt: skip
     if args.device == "cpu":
         p50, tok, n = bench_serve(path, tmp)
-        print(f"\n| serve, one text in-process | tokens | p50 ms | tokenizing p50 ms |\n|---|---:|---:|---:|")
+        print(
+            "\n| serve, one text in-process | tokens | p50 ms | tokenizing p50 ms |\n|---|---:|---:|---:|"
+        )
         print(f"| kiln.load(artifact).predict_records | {n} | {p50:.2f} | {tok:.3f} |")
 
 

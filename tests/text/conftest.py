@@ -24,7 +24,9 @@ def make_texts(n: int, seed: int) -> pd.DataFrame:
     rows = []
     for i in range(n):
         label = list(TOPICS)[i % 3]
-        words = list(rng.choice(TOPICS[label], 3)) + list(rng.choice(FILLER, int(rng.integers(2, 9))))
+        words = list(rng.choice(TOPICS[label], 3)) + list(
+            rng.choice(FILLER, int(rng.integers(2, 9)))
+        )
         rng.shuffle(words)
         rows.append({"text": " ".join(words).capitalize() + ".", "label": label})
     return pd.DataFrame(rows)

@@ -50,7 +50,10 @@ def test_tokenizer_json_round_trip_and_truncation_sides(tmp_path):
         long = "pizza bread cheese soup apple dinner"
         full = back.tokenizer.encode(long).ids
         enc = back.encode([long, "pizza"])
-        assert enc.truncated == 1 and enc.lengths.tolist() == [4, len(back.tokenizer.encode("pizza").ids)]
+        assert enc.truncated == 1 and enc.lengths.tolist() == [
+            4,
+            len(back.tokenizer.encode("pizza").ids),
+        ]
         assert enc.ids[0].tolist() == (full[:4] if side == "right" else full[-4:])
         np.testing.assert_array_equal(enc.ids, tok.encode([long, "pizza"]).ids)
     with pytest.raises(KilnError, match="truncation='middle' is unknown"):

@@ -40,7 +40,9 @@ def checkpoint_answers(ckpt_path, texts: list[str]) -> np.ndarray:
     tok = TextTokenizer.from_dict(ckpt["kiln"]["spec"]["extra"]["tokenizer"])
     enc = tok.encode(texts)
     with torch.inference_mode():
-        out = ExportPipeline(module).eval()(torch.from_numpy(enc.ids), torch.from_numpy(enc.lengths))
+        out = ExportPipeline(module).eval()(
+            torch.from_numpy(enc.ids), torch.from_numpy(enc.lengths)
+        )
     return out.numpy()
 
 
@@ -55,7 +57,9 @@ def test_load_predict_and_serve_equal_the_checkpoint(text_ckpt, text_artifact, t
 
     src, out = tmp_path / "new.csv", tmp_path / "preds.csv"
     pd.DataFrame({"id": range(len(NEW)), "text": NEW}).to_csv(src, index=False)
-    proc = cli("predict", f"artifact={text_artifact}", f"input={src}", f"output={out}", runs=tmp_path)
+    proc = cli(
+        "predict", f"artifact={text_artifact}", f"input={src}", f"output={out}", runs=tmp_path
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     batch = pd.read_csv(out)
     assert batch["text"].tolist() == NEW and batch["id"].tolist() == list(range(len(NEW)))

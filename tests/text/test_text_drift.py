@@ -32,7 +32,11 @@ def test_kiln_drift_on_texts(text_artifact, tmp_path):
                                  f"paths.root={tmp_path}"])  # fmt: skip
     assert rep["rows"] == 40
     assert {"unknown_rate", "tokens"} <= set(rep["drifted_features"])
-    assert rep["features"]["unknown_rate"]["mean"] > 0 == rep["features"]["unknown_rate"]["reference_mean"]
+    assert (
+        rep["features"]["unknown_rate"]["mean"]
+        > 0
+        == rep["features"]["unknown_rate"]["reference_mean"]
+    )
     # the token divergence is scipy's Jensen-Shannon distance of the two frequency tables
     ref = feats["tokens"]["counts"]
     pred = kiln.load(text_artifact)

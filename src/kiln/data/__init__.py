@@ -5,8 +5,8 @@ from kiln.data.dataset import DatasetDataModule
 from kiln.data.loader import TensorBatchLoader
 from kiln.data.sklearn_sets import SklearnDataModule
 from kiln.data.spec import InputSpec
-from kiln.data.timeseries import TimeSeriesDataModule
 from kiln.data.text import TextDataModule
+from kiln.data.timeseries import TimeSeriesDataModule
 from kiln.data.tokens import TokenDataModule
 
 __all__ = [

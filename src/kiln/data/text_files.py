@@ -14,7 +14,6 @@ import pandas as pd
 from kiln.errors import KilnError
 
 
-
 def read_text_table(path: Path, text_column: str, target_column: str | None) -> pd.DataFrame:
     """The file as a frame, every text checked; ``target_column=None`` reads texts only."""
     if path.is_dir():
@@ -32,7 +31,11 @@ def read_text_table(path: Path, text_column: str, target_column: str | None) -> 
                 f"Column {col!r} is not in {path.name}; set data.text_column / data.target_column "
                 f"to one of {', '.join(map(str, frame.columns))}."
             )
-    check_texts(frame[text_column], f"{path.name}, column {text_column!r}", "set data.text_column to the column of text")
+    check_texts(
+        frame[text_column],
+        f"{path.name}, column {text_column!r}",
+        "set data.text_column to the column of text",
+    )
     if target_column:
         labels = frame[target_column]
         if labels.isna().any():
@@ -48,9 +51,7 @@ def check_texts(texts: pd.Series, where: str, fix: str) -> None:
     """Refuse numbers, missing or empty texts and undecodable bytes, naming the first bad row."""
     if pd.api.types.is_numeric_dtype(texts) or pd.api.types.is_bool_dtype(texts):
         shown = repr(texts.dropna().tolist()[0]) if texts.notna().any() else "nothing"
-        raise KilnError(
-            f"{where} holds numbers (such as {shown}), not text; {fix}."
-        )
+        raise KilnError(f"{where} holds numbers (such as {shown}), not text; {fix}.")
     missing = texts.isna().to_numpy() | (texts.astype(str).str.strip() == "").to_numpy()
     if missing.any():
         row = int(np.flatnonzero(missing)[0])

@@ -121,8 +121,12 @@ def compare(profile: dict, num: dict, cat: dict, labels: dict, predictions=None,
     prediction_drift = bool(pred and pred["drifted"])
     return {
         # rows of the batch: a numeric feature's count (a text's token feature counts tokens)
-        "rows": int(max((r["rows"] for r in results.values() if r["type"] == "numeric"),
-                        default=max((r["rows"] for r in results.values()), default=0))),
+        "rows": int(
+            max(
+                (r["rows"] for r in results.values() if r["type"] == "numeric"),
+                default=max((r["rows"] for r in results.values()), default=0),
+            )
+        ),
         "reference_rows": profile.get("rows"),
         "thresholds": th,
         "features": results,

@@ -148,7 +148,9 @@ def read_texts(path: Path, spec: dict, sep=None) -> list[np.ndarray]:
             f"input {path} has no column {column!r}, which the model reads its text from; pass a table with it."
         )
     check_texts(df[column], f"input {path}, column {column!r}", "pass the column of text")
-    enc = TextTokenizer.from_dict(spec["extra"]["tokenizer"]).encode(df[column].astype(str).tolist())
+    enc = TextTokenizer.from_dict(spec["extra"]["tokenizer"]).encode(
+        df[column].astype(str).tolist()
+    )
     return [enc.ids, enc.lengths]
 
 

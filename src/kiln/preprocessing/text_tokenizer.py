@@ -62,7 +62,9 @@ class TextTokenizer:
     ) -> TextTokenizer:
         """Train a tokenizer of ``kind`` on ``texts`` (the training split only)."""
         if kind not in KINDS:
-            raise KilnError(f"data.tokenizer.kind={kind!r} is unknown; use one of {', '.join(KINDS)}.")
+            raise KilnError(
+                f"data.tokenizer.kind={kind!r} is unknown; use one of {', '.join(KINDS)}."
+            )
         if normalization not in NORMALIZATIONS:
             raise KilnError(
                 f"data.tokenizer.normalization={normalization!r} is unknown; use one of "

@@ -33,7 +33,9 @@ def create_app(predictor: Predictor, settings: ServeSettings | None = None) -> F
     telemetry = Telemetry(
         schema.names,
         # a text field counts its unknown tokens where a categorical counts unknown categories
-        categorical=[f["name"] for f in schema.features if f.get("type") in ("categorical", "text")],
+        categorical=[
+            f["name"] for f in schema.features if f.get("type") in ("categorical", "text")
+        ],
     )
     drift = DriftWindow(predictor.meta.get("profile"), predictor.task, predictor.labels,
                         telemetry.registry, settings.drift_window, settings.drift_every,

@@ -79,7 +79,9 @@ class TextInputs:
                 f"column {self.field!r} is missing from the input; the model reads its text from it."
             )
         try:
-            check_texts(df[self.field].reset_index(drop=True), f"column {self.field!r}", "send text there")
+            check_texts(
+                df[self.field].reset_index(drop=True), f"column {self.field!r}", "send text there"
+            )
         except KilnError as err:
             raise InputError(str(err)) from None
         return self._encode(df[self.field].astype(str).tolist())

@@ -43,7 +43,9 @@ def run(cfg: DictConfig) -> dict:
     train_cfg = checkpoint_config(ckpt, cfg.get("data"))
     L.seed_everything(int(train_cfg.get("seed", 0)), verbose=False)
     dm = build_checkpoint_datamodule(train_cfg.data, "export", cfg.get("data"))
-    if dm.spec.kind == "tabular" and "vocab" in dm.spec.extra and "tokenizer" not in dm.spec.extra:  # token counts (features=counts)
+    if (
+        dm.spec.kind == "tabular" and "vocab" in dm.spec.extra and "tokenizer" not in dm.spec.extra
+    ):  # token counts (features=counts)
         raise KilnError(
             "kiln export does not export a model of token counts (data.features=counts) yet: its "
             "graph would take token arrays under a table's schema; export a sequence model "
