@@ -134,7 +134,8 @@ class TextTokenizer:
         steps = int(steps or self.max_len)
         cap = max(steps * CHARS_PER_TOKEN, 4096)
         cut = [t[:cap] if self.truncation == "right" else t[-cap:] for t in texts]
-        encodings = self.tokenizer.encode_batch(cut, add_special_tokens=False)
+        # encode_batch_fast: no character offsets (kiln never reads them), ~3x quicker
+        encodings = self.tokenizer.encode_batch_fast(cut, add_special_tokens=False)
         ids = np.zeros((len(texts), steps), dtype=np.int64)
         lengths = np.zeros(len(texts), dtype=np.int64)
         truncated = unknown = 0
@@ -151,4 +152,5 @@ class TextTokenizer:
 
     def token_lengths(self, texts: list[str]) -> np.ndarray:
         """Each text's token count before truncation (for choosing the padded width)."""
-        return np.array([len(e.ids) for e in self.tokenizer.encode_batch(texts)], dtype=np.int64)
+        encodings = self.tokenizer.encode_batch_fast(texts, add_special_tokens=False)
+        return np.array([len(e.ids) for e in encodings], dtype=np.int64)
