@@ -147,3 +147,19 @@ def test_emoji_and_right_to_left_text_train(tmp_path):
         ids = tok.encode(["🍕 שלום مرحبا"]).ids[0]
         assert (ids[ids > 0] != 1).all(), kind  # every script seen in training is known
         pd.testing.assert_series_equal(pd.read_csv(tmp_path / "t.csv")["text"], frame["text"])
+
+
+def test_bad_tokenizer_settings_are_one_sentence(tmp_path):
+    make_texts(30, 8).to_csv(tmp_path / "t.csv", index=False)
+    cases = [
+        ({"tokenizer": {"vocab_size": "many"}}, r"vocab_size='many' must be a whole number"),
+        ({"tokenizer": {"vocab_size": 2}}, "vocab_size=2 must be a whole number of at least 3"),
+        ({"tokenizer": {"lowercase": "yes"}}, "lowercase='yes' must be true or false"),
+        ({"tokenizer": {"normalization": "nfx"}}, "normalization='nfx' is unknown"),
+        ({"tokenizer": {"size": 10}}, r"data.tokenizer.size is not a tokenizer setting"),
+        ({"max_len": 0}, "data.max_len=0 must be a whole number of at least 1"),
+        ({"truncation": "middle"}, "truncation='middle' is unknown"),
+    ]
+    for kwargs, words in cases:
+        with pytest.raises(KilnError, match=words):
+            TextDataModule(path=str(tmp_path / "t.csv"), **kwargs).setup("fit")

@@ -70,11 +70,17 @@ class TextTokenizer:
                 f"data.tokenizer.normalization={normalization!r} is unknown; use one of "
                 f"{', '.join(NORMALIZATIONS)}."
             )
-        if int(vocab_size) < 3 or int(max_len) < 1:
-            raise KilnError(
-                "data.tokenizer.vocab_size must be at least 3 and data.max_len at least 1; "
-                "use e.g. vocab_size=2000 max_len=128."
-            )
+        for key, value, low, eg in (
+            ("data.tokenizer.vocab_size", vocab_size, 3, 2000),
+            ("data.tokenizer.min_frequency", min_frequency, 0, 2),
+            ("data.max_len", max_len, 1, 128),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise KilnError(
+                    f"{key}={value!r} must be a whole number of at least {low}; use e.g. {eg}."
+                )
+        if not isinstance(lowercase, bool):
+            raise KilnError(f"data.tokenizer.lowercase={lowercase!r} must be true or false.")
         special = [PAD, UNK]
         if kind == "bpe":
             tok = Tokenizer(models.BPE(unk_token=UNK))
