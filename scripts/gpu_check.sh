@@ -63,7 +63,7 @@ for part in $parts; do
       run_part transformer python3 scripts/bench_transformer_gpu.py --device cuda | tee "$OUT/bench_transformer_gpu.md"
       ;;
     text)  # issue 18: the text Transformer through kiln vs a hand loop on the same padded batches
-      run_part text python3 scripts/bench_text.py --device cuda --steps 200 --batch 256 --repeats 2 | tee "$OUT/bench_text_gpu.md"
+      run_part text python3 scripts/bench_text.py --device cuda --parts train --steps 200 --batch 256 --repeats 2 | tee "$OUT/bench_text_gpu.md"
       ;;
     step_parts)  # where kiln's step time goes on the GPU: hand, bare Lightning, kiln
       run_part step_parts python3 scripts/bench_step_parts.py --device cuda --batch 1024 --steps 300 --repeats 2 | tee "$OUT/step_parts_gpu.md"
