@@ -52,11 +52,12 @@ def texts_file(tmp: Path) -> Path:
 def bench_tokenizers(texts: list[str], repeats: int) -> dict[str, float]:
     """texts/s of the stored tokenizers (BPE and one token per character, each from its JSON)
     and of the Python per-character loop, on the same texts."""
+    settings = {"bpe": {}, "char": {"kind": "char"}, "bpe raw": {"normalization": "none"}}
     stored = {
-        kind: TextTokenizer.from_dict(
-            TextTokenizer.fit(texts[:1336], kind=kind, vocab_size=4000, max_len=128).to_dict()
+        name: TextTokenizer.from_dict(
+            TextTokenizer.fit(texts[:1336], vocab_size=4000, max_len=128, **kw).to_dict()
         )
-        for kind in ("bpe", "char")
+        for name, kw in settings.items()
     }
     chars = TokenDataModule(source="csv", path="unused", max_len=128)
     train = np.arange(1336)
@@ -216,6 +217,7 @@ def main() -> None:
         names = {
             "stored bpe": "stored BPE (tokenizers; NFKC, lower-case, pre-tokenizer, merges)",
             "stored char": "stored per-character (tokenizers; NFKC, lower-case)",
+            "stored bpe raw": "stored BPE, normalization=none (lower-case only)",
             "python chars": "Python per-character loop (TokenDataModule, data=text_csv)",
         }
         for key, label in names.items():
