@@ -116,6 +116,12 @@ def test_bad_text_files_and_long_texts_in_kiln_predict(text_artifact, tmp_path):
     before = predictor.schema.truncated
     out = predictor.predict(["pizza " * 200_000, "goal"])  # a 1.2 MB string: cut, counted
     assert len(out) == 2 and predictor.schema.truncated == before + 1
+    src = tmp_path / "long.csv"
+    pd.DataFrame({"text": ["pizza " * 100_000, "goal"]}).to_csv(src, index=False)
+    proc = cli("predict", f"artifact={text_artifact}", f"input={src}", f"output={tmp_path}/l.csv",
+               runs=tmp_path)  # fmt: skip
+    assert proc.returncode == 0 and "1 texts were cut to the model's" in proc.stderr
+    assert len(pd.read_csv(tmp_path / "l.csv")) == 2
     rows = pd.DataFrame({"text": ["pizza", "", "goal"]})
     src = tmp_path / "empty.csv"
     rows.to_csv(src, index=False)
