@@ -15,6 +15,7 @@ from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 from threadpoolctl import threadpool_limits
@@ -30,8 +31,8 @@ SMALL_ROWS = 50_000
 def candidates(task: str, seed: int, spec=None) -> dict[str, object]:
     """Name -> an unfitted estimator (or the name of a naive forecast) for ``task``; text
     (``spec`` of data=text) gets TF-IDF baselines on its raw strings (text_candidates)."""
-    if spec is not None and "tokenizer" in spec.extra and task in ("binary", "multiclass"):
-        return text_candidates(seed)
+    if spec is not None and "tokenizer" in spec.extra:
+        return text_candidates(seed, multilabel=task == "multilabel")
     if task == "forecast":
         return {"last_value": "last_value", "seasonal_naive": "seasonal_naive", "ridge": Ridge(1.0)}
     if task == "regression":
@@ -47,14 +48,18 @@ def candidates(task: str, seed: int, spec=None) -> dict[str, object]:
     }
 
 
-def text_candidates(seed: int) -> dict[str, object]:
+def text_candidates(seed: int, multilabel: bool = False) -> dict[str, object]:
     """TF-IDF of words (1-2 grams) and of character 2-5 grams, each with a logistic
     regression: the classical text baselines a neural model must beat, on the raw strings."""
     words = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1)
     chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2)
+    def model():  # multilabel: one logistic regression per label
+        lr = LogisticRegression(C=10.0, max_iter=2000)
+        return OneVsRestClassifier(lr) if multilabel else lr
+
     return {
-        "tfidf_logistic": make_pipeline(words, LogisticRegression(C=10.0, max_iter=2000)),
-        "tfidf_char_logistic": make_pipeline(chars, LogisticRegression(C=10.0, max_iter=2000)),
+        "tfidf_logistic": make_pipeline(words, model()),
+        "tfidf_char_logistic": make_pipeline(chars, model()),
     }
 
 
@@ -124,6 +129,8 @@ def predict(estimator, dm, stage: str, x: np.ndarray) -> np.ndarray:
     spec = dm.spec
     if isinstance(estimator, str):
         return naive_forecast(estimator, dm, stage)
+    if spec.task == "multilabel":
+        return estimator.predict_proba(x)
     if spec.is_classification:
         proba = estimator.predict_proba(x)
         return proba[:, 1] if spec.task == "binary" else proba
@@ -136,6 +143,8 @@ def count_parameters(estimator) -> int:
         return 0
     if hasattr(estimator, "steps"):  # a TF-IDF pipeline: its model's coefficients
         estimator = estimator.steps[-1][1]
+    if isinstance(estimator, OneVsRestClassifier):
+        return sum(count_parameters(e) for e in estimator.estimators_)
     if hasattr(estimator, "coef_"):
         return int(np.size(estimator.coef_) + np.size(getattr(estimator, "intercept_", 0)))
     if hasattr(estimator, "tree_"):

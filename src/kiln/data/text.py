@@ -15,7 +15,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from kiln.data.folds import split_rows
 from kiln.data.sequence import SHIPPED_DATA
+from kiln.data.spec import InputSpec
 from kiln.data.text_files import read_text_table
 from kiln.data.tokens import TokenDataModule
 from kiln.errors import KilnError, not_a_file
@@ -28,6 +30,30 @@ TOKENIZER_DEFAULTS = {
     "lowercase": True,
     "normalization": "nfkc",  # nfkc | nfc | nfd | nfkd | none
 }
+
+
+def multilabel_targets(raw_y: np.ndarray, sep: str, column: str) -> tuple[list[str], np.ndarray]:
+    """``a|b`` label strings -> (sorted label names, float32 0/1 [N, labels]); an empty cell is
+    a row without labels. Each label needs at least 3 rows, as classes do."""
+    sets = [[t.strip() for t in str(v).split(sep) if t.strip()] if v == v else [] for v in raw_y]
+    names = sorted({t for s in sets for t in s})
+    if len(names) < 2:
+        raise KilnError(
+            f"data.target_column={column!r} holds {len(names)} label(s) for data.task=multilabel; "
+            f"give several, separated by {sep!r} (data.label_separator)."
+        )
+    index = {n: k for k, n in enumerate(names)}
+    y = np.zeros((len(sets), len(names)), dtype=np.float32)
+    for row, labels in enumerate(sets):
+        y[row, [index[t] for t in labels]] = 1.0
+    counts = y.sum(0)
+    if counts.min() < 3:
+        rare = names[int(counts.argmin())]
+        raise KilnError(
+            f"Label {rare!r} has {int(counts.min())} example(s); the train/val/test split needs at "
+            "least 3 of each label: add examples or drop it."
+        )
+    return names, y
 
 
 def resolve_text_path(path: str) -> Path:
@@ -61,6 +87,7 @@ class TextDataModule(TokenDataModule):
         truncation: str = "right",
         features: str = "tokens",
         fitted: dict | None = None,
+        label_separator: str = "|",
         name: str | None = None,
         **kwargs,
     ) -> None:
@@ -79,6 +106,7 @@ class TextDataModule(TokenDataModule):
         self.tokenizer_cfg = {**TOKENIZER_DEFAULTS, **dict(tokenizer or {})}
         self.truncation = truncation
         self.fitted = dict(fitted) if fitted else None
+        self.label_separator = label_separator
         self.text_report: dict = {}
 
     def load_strings(self) -> tuple[list[str], np.ndarray]:
@@ -86,6 +114,24 @@ class TextDataModule(TokenDataModule):
         frame = read_text_table(file, self.text_column, self.target_column)
         self.name = self.name or file.stem
         return frame[self.text_column].astype(str).tolist(), frame[self.target_column].to_numpy()
+
+    def _prepare(self) -> None:
+        if self.task != "multilabel":
+            return super()._prepare()
+        texts, raw_y = self.load_strings()
+        names, y = multilabel_targets(raw_y, self.label_separator, self.target_column)
+        self.rows = rows = split_rows(
+            y[:, 0], False, self.val_fraction, self.test_fraction, self.split_seed, self.fold
+        )
+        tokens, lengths, extra = self.encode_texts(texts, rows["train"])
+        extra["inputs_per_batch"] = 2
+        yt = torch.from_numpy(y).long()  # 0/1; the loss takes them as floats
+        self.splits = {k: (tokens[ix], lengths[ix], yt[ix]) for k, ix in rows.items()}
+        self.preprocessor = None
+        self.spec = InputSpec(
+            kind="tokens", shape=(tokens.shape[1],), task="multilabel", num_outputs=len(names),
+            dataset=self.name, class_names=names, extra=extra,
+        )  # fmt: skip
 
     def check_classes(self, classes: np.ndarray, y: np.ndarray) -> None:
         counts = np.bincount(y, minlength=len(classes))

@@ -61,6 +61,8 @@ def prediction_values(pred: np.ndarray, task: str, class_names: list[str] | None
         return pred.argmax(-1), list(class_names or map(str, range(pred.shape[-1])))
     if task == "binary":
         return (pred.reshape(-1) > 0.5).astype(np.int64), list(class_names or ["0", "1"])
+    if task == "multilabel":  # how many labels each row is given
+        return (pred.reshape(len(pred), -1) > 0.5).sum(1).astype(np.float64), None
     return pred.reshape(-1).astype(np.float64), None
 
 

@@ -79,7 +79,7 @@ def run(cfg: DictConfig) -> dict:
             "format": cfg.format,
             "created": ex.now(),
             "task": dm.spec.task,
-            "labels": dm.spec.class_names if dm.spec.is_classification else None,
+            "labels": dm.spec.class_names if dm.spec.labelled else None,
             # binary: the cut the predictor applies to P(second label) (the model's buffer)
             "threshold": float(module.decision.value) if module.decision is not None else None,
             # classification: the graph divides the logits by it (kiln.training.calibration)

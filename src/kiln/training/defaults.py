@@ -38,6 +38,7 @@ COMPARE_MODELS = {
 DEFAULT_MONITOR = {
     "multiclass": "val/acc",
     "binary": "val/acc",
+    "multilabel": "val/f1",
     "regression": "val/rmse",
     "forecast": "val/rmse",
 }
