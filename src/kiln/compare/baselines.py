@@ -53,6 +53,7 @@ def text_candidates(seed: int, multilabel: bool = False) -> dict[str, object]:
     regression: the classical text baselines a neural model must beat, on the raw strings."""
     words = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1)
     chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2)
+
     def model():  # multilabel: one logistic regression per label
         lr = LogisticRegression(C=10.0, max_iter=2000)
         return OneVsRestClassifier(lr) if multilabel else lr
