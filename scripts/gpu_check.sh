@@ -3,7 +3,7 @@
 # Results go to $OUT (the device tool brings them back), each part's as soon as it ends.
 # The call must carry the wheels: run(command="bash scripts/gpu_check.sh", carry=[".whl"]).
 # Usage there:
-#   bash scripts/gpu_check.sh [parts...]   parts: train tabm bench bench_gpu transformer step_parts
+#   bash scripts/gpu_check.sh [parts...]   parts: train tabm bench bench_gpu transformer text step_parts
 #   (default: all, in that order; step_parts is a diagnosis, last so it is the one cut short)
 # KILN_GPU_BUDGET_S (default 570) bounds the whole script: each part gets what is left, so one
 # that hangs cannot cost the others' figures or run past the tool's 600 s limit.
@@ -34,7 +34,7 @@ run_part() {  # run_part NAME CMD...: the command, bounded by the time left
   timeout --signal=INT --kill-after=10 "$left" "$@" || echo "FAILED: $name (exit $?)"
 }
 
-parts=${*:-train tabm bench bench_gpu transformer step_parts}
+parts=${*:-train tabm bench bench_gpu transformer text step_parts}
 for part in $parts; do
   echo "=== $part $(date +%T), ${SECONDS} s in"
   case $part in
@@ -61,6 +61,9 @@ for part in $parts; do
       ;;
     transformer)  # issue 4: the sequence Transformer's tokens/s and MFU vs a hand GPT loop
       run_part transformer python3 scripts/bench_transformer_gpu.py --device cuda | tee "$OUT/bench_transformer_gpu.md"
+      ;;
+    text)  # issue 18: the text Transformer through kiln vs a hand loop on the same padded batches
+      run_part text python3 scripts/bench_text.py --device cuda --parts train --steps 200 --batch 256 --repeats 2 | tee "$OUT/bench_text_gpu.md"
       ;;
     step_parts)  # where kiln's step time goes on the GPU: hand, bare Lightning, kiln
       run_part step_parts python3 scripts/bench_step_parts.py --device cuda --batch 1024 --steps 300 --repeats 2 | tee "$OUT/step_parts_gpu.md"

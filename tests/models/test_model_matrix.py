@@ -20,6 +20,7 @@ PAIRS = [
     ("mlp", "sunspots", []),
     ("mlp", "dna_motif", ["data.features=counts", *SMALL_MOTIF]),
     ("lstm", "dna_motif", SMALL_MOTIF),
+    ("bag_of_embeddings", "dna_motif", SMALL_MOTIF),
     ("gru", "sunspots", ["model.bidirectional=true"]),
     (
         "transformer",

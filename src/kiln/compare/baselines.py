@@ -13,7 +13,10 @@ import numpy as np
 import torch
 from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.pipeline import make_pipeline
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 from threadpoolctl import threadpool_limits
 
@@ -25,8 +28,11 @@ from kiln.training.metrics import task_metrics, to_python
 SMALL_ROWS = 50_000
 
 
-def candidates(task: str, seed: int) -> dict[str, object]:
-    """Name -> an unfitted estimator (or the name of a naive forecast) for ``task``."""
+def candidates(task: str, seed: int, spec=None) -> dict[str, object]:
+    """Name -> an unfitted estimator (or the name of a naive forecast) for ``task``; text
+    (``spec`` of data=text) gets TF-IDF baselines on its raw strings (text_candidates)."""
+    if spec is not None and "tokenizer" in spec.extra:
+        return text_candidates(seed, multilabel=task == "multilabel")
     if task == "forecast":
         return {"last_value": "last_value", "seasonal_naive": "seasonal_naive", "ridge": Ridge(1.0)}
     if task == "regression":
@@ -42,8 +48,27 @@ def candidates(task: str, seed: int) -> dict[str, object]:
     }
 
 
-def features(dm, split: str) -> tuple[np.ndarray, np.ndarray]:
-    """(X, y) of a split as the baselines see it: the preprocessor's output, flattened."""
+def text_candidates(seed: int, multilabel: bool = False) -> dict[str, object]:
+    """TF-IDF of words (1-2 grams) and of character 2-5 grams, each with a logistic
+    regression: the classical text baselines a neural model must beat, on the raw strings."""
+    words = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1)
+    chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2)
+
+    def model():  # multilabel: one logistic regression per label
+        lr = LogisticRegression(C=10.0, max_iter=2000)
+        return OneVsRestClassifier(lr) if multilabel else lr
+
+    return {
+        "tfidf_logistic": make_pipeline(words, model()),
+        "tfidf_char_logistic": make_pipeline(chars, model()),
+    }
+
+
+def features(dm, split: str, raw_text: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(X, y) of a split as the baselines see it: the preprocessor's output, flattened; or
+    the split's raw strings (``raw_text``, data=text's ``texts``) for the TF-IDF baselines."""
+    if raw_text:
+        return np.asarray(dm.texts[split], dtype=object), dm.splits[split][-1].cpu().numpy()
     *inputs, y = (t.cpu() for t in dm.splits[split])
     x = inputs[0] if len(inputs) == 1 else tuple(inputs)
     with torch.no_grad():
@@ -78,7 +103,8 @@ def evaluate(task: str, num_classes: int, pred: np.ndarray, y: np.ndarray, stage
 def fit_baseline(name: str, estimator, dm) -> dict:
     """Fit on train, score val and test; the row a leaderboard needs."""
     spec = dm.spec
-    x_train, y_train = features(dm, "train")
+    raw_text = name.startswith("tfidf")
+    x_train, y_train = features(dm, "train", raw_text)
     # small tables: one thread; OpenMP's spin-waits cost more than they save (hist_gb on
     # breast_cancer took 13 s with all threads vs 0.6 s with one on a busy 2-core machine)
     threads = 1 if len(x_train) < SMALL_ROWS else None
@@ -90,7 +116,7 @@ def fit_baseline(name: str, estimator, dm) -> dict:
     result: dict = {"model": name, "family": "baseline", "fit_seconds": fit_seconds}
     for stage in ("val", "test"):
         started = time.perf_counter()
-        x, y = features(dm, stage)
+        x, y = features(dm, stage, raw_text)
         with threadpool_limits(threads):
             pred = predict(estimator, dm, stage, x)
         result["latency_ms_per_1k"] = (time.perf_counter() - started) * 1e6 / max(len(y), 1)
@@ -104,6 +130,8 @@ def predict(estimator, dm, stage: str, x: np.ndarray) -> np.ndarray:
     spec = dm.spec
     if isinstance(estimator, str):
         return naive_forecast(estimator, dm, stage)
+    if spec.task == "multilabel":
+        return estimator.predict_proba(x)
     if spec.is_classification:
         proba = estimator.predict_proba(x)
         return proba[:, 1] if spec.task == "binary" else proba
@@ -114,6 +142,10 @@ def count_parameters(estimator) -> int:
     """Fitted numbers: coefficients for linear models, nodes for trees, 0 for naive forecasts."""
     if isinstance(estimator, str):
         return 0
+    if hasattr(estimator, "steps"):  # a TF-IDF pipeline: its model's coefficients
+        estimator = estimator.steps[-1][1]
+    if isinstance(estimator, OneVsRestClassifier):
+        return sum(count_parameters(e) for e in estimator.estimators_)
     if hasattr(estimator, "coef_"):
         return int(np.size(estimator.coef_) + np.size(getattr(estimator, "intercept_", 0)))
     if hasattr(estimator, "tree_"):

@@ -5,6 +5,7 @@ from kiln.data.dataset import DatasetDataModule
 from kiln.data.loader import TensorBatchLoader
 from kiln.data.sklearn_sets import SklearnDataModule
 from kiln.data.spec import InputSpec
+from kiln.data.text import TextDataModule
 from kiln.data.timeseries import TimeSeriesDataModule
 from kiln.data.tokens import TokenDataModule
 
@@ -15,6 +16,7 @@ __all__ = [
     "RawData",
     "SklearnDataModule",
     "TensorBatchLoader",
+    "TextDataModule",
     "TimeSeriesDataModule",
     "TokenDataModule",
     "infer_task",

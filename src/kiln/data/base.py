@@ -105,6 +105,11 @@ class InMemoryDataModule(L.LightningDataModule):
     def _prepare(self) -> None:
         raw = self.load()
         task = infer_task(raw.y) if self.task == "auto" else self.task
+        if task == "multilabel":
+            raise KilnError(
+                f"data.task=multilabel is supported for data=text so far, not for {raw.name}; "
+                "use data.task=auto, or one model per label."
+            )
         y = raw.y
         if task != "regression":
             classes = np.unique(y)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-TASKS = ("multiclass", "binary", "regression", "forecast")
+TASKS = ("multiclass", "binary", "regression", "forecast", "multilabel")
 KINDS = ("tabular", "image", "sequence", "tokens")
 
 
@@ -27,6 +27,11 @@ class InputSpec:
     dataset: str
     class_names: list[str] | None = None
     extra: dict = field(default_factory=dict)
+
+    @property
+    def labelled(self) -> bool:
+        """Classes or labels (multilabel: several 0/1 labels a row, docs/text.md)."""
+        return self.is_classification or self.task == "multilabel"
 
     @property
     def is_classification(self) -> bool:

@@ -18,6 +18,11 @@ from kiln.errors import KilnError
 
 def task_and_classes(y: pd.Series, task: str, target: str) -> tuple[str, list | None]:
     """The task ``data.task`` resolves to for the target ``y``, and its sorted classes."""
+    if task == "multilabel":
+        raise KilnError(
+            f"data.task=multilabel is supported for data=text so far, not for tables (target "
+            f"{target!r}); use data.task=auto, or one model per label."
+        )
     numeric = y.dtype.kind in "iuf"
     if task == "regression" and not numeric:
         example = next(iter(y.dropna().unique().tolist()), None)

@@ -70,6 +70,27 @@ class TokenDataModule(SequenceDataModule):
         self.name = self.name or file.stem
         return frame[self.text_column].astype(str).tolist(), frame[self.target_column].to_numpy()
 
+    drop_full_lengths = True  # text keeps its lengths: a served text can be shorter
+
+    def check_classes(self, classes: np.ndarray, y: np.ndarray) -> None:
+        """Refuse what a stratified split cannot take (subclasses add their own checks)."""
+
+    def encode_texts(
+        self, texts: list[str], train: np.ndarray
+    ) -> tuple[torch.Tensor, torch.Tensor, dict]:
+        """Per-character ids (vocabulary from the training rows), lengths, and the spec's facts."""
+        vocab = self.alphabet or "".join(sorted({c for i in train for c in texts[i]}))
+        lookup = {c: i + 2 for i, c in enumerate(vocab)}
+        steps = self.max_len or max(len(texts[i]) for i in train)
+        tokens = torch.zeros(len(texts), steps, dtype=torch.long)
+        lengths = torch.zeros(len(texts), dtype=torch.long)
+        for row, text in enumerate(texts):
+            ids = [lookup.get(c, UNKNOWN) for c in text[:steps]]
+            tokens[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+            lengths[row] = max(len(ids), 1)
+        extra = {"vocab_size": len(vocab) + 2, "vocab": vocab, "max_len": steps}
+        return tokens, lengths, extra
+
     def _prepare(self) -> None:
         texts, raw_y = self.load_strings()
         if self.task != "auto":
@@ -88,33 +109,23 @@ class TokenDataModule(SequenceDataModule):
                 f"Token data is classified; data.task={task} is not supported, use auto."
             )
         classes, y = np.unique(raw_y, return_inverse=True)
-        rows = split_rows(
+        self.check_classes(classes, y)
+        self.rows = rows = split_rows(
             y, True, self.val_fraction, self.test_fraction, self.split_seed, self.fold
         )
-        train = rows["train"]
-        vocab = self.alphabet or "".join(sorted({c for i in train for c in texts[i]}))
-        lookup = {c: i + 2 for i, c in enumerate(vocab)}
-        steps = self.max_len or max(len(texts[i]) for i in train)
-        tokens = torch.zeros(len(texts), steps, dtype=torch.long)
-        lengths = torch.zeros(len(texts), dtype=torch.long)
-        for row, text in enumerate(texts):
-            ids = [lookup.get(c, UNKNOWN) for c in text[:steps]]
-            tokens[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
-            lengths[row] = max(len(ids), 1)
+        tokens, lengths, extra = self.encode_texts(texts, rows["train"])
+        steps = tokens.shape[1]
         yt = torch.as_tensor(y, dtype=torch.long)
         # all sequences full length: no lengths, so attention runs unmasked (flash kernels)
-        fixed = self.features == "tokens" and bool((lengths == steps).all())
+        fixed = (
+            self.features == "tokens" and self.drop_full_lengths and bool((lengths == steps).all())
+        )
         self.splits = {
             k: (tokens[ix], yt[ix]) if fixed else (tokens[ix], lengths[ix], yt[ix])
             for k, ix in rows.items()
         }
-        vocab_size = len(vocab) + 2
-        extra = {
-            "inputs_per_batch": 1 if fixed else 2,
-            "vocab_size": vocab_size,
-            "vocab": vocab,
-            "max_len": steps,
-        }
+        extra["inputs_per_batch"] = 1 if fixed else 2
+        vocab_size = extra["vocab_size"]
         if self.features == "counts":
             counts = TokenCounts(vocab_size)
             self.preprocessor = nn.Sequential(

@@ -20,7 +20,7 @@ SCALED_TARGETS = ("regression", "forecast")  # tasks trained on a standardised t
 def network_output(spec: InputSpec, z: Tensor, temperature: nn.Module | None = None) -> Tensor:
     """The network's output as the head takes it: one column squeezed, except for class scores
     and forecast horizons; a classifier's logits divided by its temperature."""
-    z = z.squeeze(-1) if spec.task not in ("multiclass", "forecast") else z
+    z = z.squeeze(-1) if spec.task not in ("multiclass", "forecast", "multilabel") else z
     return z if temperature is None else temperature(z)
 
 
@@ -28,7 +28,7 @@ def prediction(spec: InputSpec, target_scaler: nn.Module | None, z: Tensor) -> T
     """Probabilities for classification, original-scale values for regression."""
     if spec.task == "multiclass":
         return z.float().softmax(-1)
-    if spec.task == "binary":
+    if spec.task in ("binary", "multilabel"):  # multilabel: each label on its own
         return z.float().sigmoid()
     return target_scaler(z.float()) if target_scaler is not None else z.float()
 

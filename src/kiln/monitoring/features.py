@@ -44,6 +44,8 @@ class Featurizer:
     def for_data(cls, dm, inputs: list[torch.Tensor], components: int = 4) -> Featurizer:
         """The featurizer of a data module, fitted (PCA) on its training inputs."""
         spec = dm.spec
+        if "tokenizer" in spec.extra:  # text: lengths, unknown tokens, token frequencies
+            return cls.for_text(spec.extra["tokenizer"])
         schema = getattr(dm, "schema", None)
         if schema is not None:
             labels = {
@@ -58,6 +60,16 @@ class Featurizer:
             return cls.fit_image(inputs[0], components, getattr(dm, "pixel_range", None))
         names = getattr(dm, "feature_names", None) or [f"x{i}" for i in range(spec.shape[0])]
         return cls("tabular", list(names))
+
+    @classmethod
+    def for_text(cls, tokenizer: dict) -> Featurizer:
+        """Text drift: each text's length in tokens and share of unknown tokens, and the
+        frequency of every vocabulary token (its divergence from training's)."""
+        from kiln.preprocessing.text_tokenizer import TextTokenizer
+
+        tok = TextTokenizer.from_dict(tokenizer).tokenizer
+        vocab = [tok.id_to_token(i) or f"<id {i}>" for i in range(tok.get_vocab_size())]
+        return cls("text", list(TEXT_NUMERIC), {"tokens": vocab})
 
     @classmethod
     def fit_image(cls, x: torch.Tensor, components: int, pixel_range=None,
@@ -97,6 +109,8 @@ class Featurizer:
                 self._image(_nchw(x[i : i + CHUNK], self.layout)) for i in range(0, len(x), CHUNK)
             ] or [self._image(_nchw(x, self.layout))]
             return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}, {}
+        if self.kind == "text":
+            return _text_features(np.asarray(inputs[0]), np.asarray(inputs[1]))
         x_num = np.asarray(inputs[0])
         num = {name: x_num[:, i] for i, name in enumerate(self.numeric)}
         cat = {}
@@ -117,6 +131,20 @@ class Featurizer:
             for i in range(proj.shape[1]):
                 out[f"pca{i}"] = proj[:, i].numpy()
         return out
+
+
+TEXT_NUMERIC = ("length", "unknown_rate")
+
+
+def _text_features(ids: np.ndarray, lengths: np.ndarray):
+    """(token ids [N, T], lengths [N]) -> lengths and unknown-token shares per text, and the
+    ids [N, T] with padding as -1 (category_counts skips it) for the token frequencies."""
+    valid = np.arange(ids.shape[1]) < lengths[:, None]
+    n = np.maximum(lengths, 1).astype(np.float64)
+    unknown = ((ids == 1) & valid).sum(1) / n
+    return {"length": lengths.astype(np.float64), "unknown_rate": unknown}, {
+        "tokens": np.where(valid & (ids > 0), ids, -1)
+    }
 
 
 def _nchw(x: torch.Tensor, layout: str) -> torch.Tensor:
@@ -145,8 +173,10 @@ def restore_order(profile: dict | None, schema: dict | None) -> None:
 
 
 def category_counts(codes: np.ndarray, labels: list[str]) -> dict[str, int]:
-    """Counts per category label for integer codes (codes beyond the labels count as unknown)."""
-    codes = np.asarray(codes, dtype=np.int64)
+    """Counts per category label for integer codes (codes beyond the labels count as unknown;
+    negative codes are no value: a text's padding)."""
+    codes = np.asarray(codes, dtype=np.int64).reshape(-1)
+    codes = codes[codes >= 0]
     counts = np.bincount(np.clip(codes, 0, len(labels)), minlength=len(labels) + 1)
     out = {lab: int(c) for lab, c in zip(labels, counts[: len(labels)], strict=True)}
     if counts[len(labels)]:

@@ -113,6 +113,8 @@ def read_inputs(
         raise KilnError(
             f"input {path} is an array but the model reads named columns; pass a .csv or .parquet table."
         )
+    elif featurizer.kind == "text":
+        inputs = read_texts(p, spec, sep)
     elif featurizer.kind == "tabular":
         names = featurizer.numeric
         df, header = _read_table(p, names, names, sep, dtype=np.float32)
@@ -147,6 +149,24 @@ def _pixels(x: np.ndarray, path) -> np.ndarray:
             )
         x = np.rint(x).astype(np.uint8)
     return x
+
+
+def read_texts(path: Path, spec: dict, sep=None) -> list[np.ndarray]:
+    """A table's text column, tokenized with the model's own tokenizer: [ids, lengths]."""
+    from kiln.data.text_files import check_texts
+    from kiln.preprocessing.text_tokenizer import TextTokenizer
+
+    column = spec["extra"].get("text_column", "text")
+    df, header = _read_table(path, [column], [column], sep)
+    if column not in header:
+        raise KilnError(
+            f"input {path} has no column {column!r}, which the model reads its text from; pass a table with it."
+        )
+    check_texts(df[column], f"input {path}, column {column!r}", "pass the column of text")
+    enc = TextTokenizer.from_dict(spec["extra"]["tokenizer"]).encode(
+        df[column].astype(str).tolist()
+    )
+    return [enc.ids, enc.lengths]
 
 
 def check_finite(path, x: np.ndarray, kind: str) -> None:

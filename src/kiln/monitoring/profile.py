@@ -49,6 +49,8 @@ def profile_features(featurizer: Featurizer, inputs: list, **numeric_kw) -> dict
     num, cat = featurizer(inputs)
     out = {name: numeric_profile(v, **numeric_kw) for name, v in num.items()}
     out.update({name: categorical_profile(v, featurizer.labels[name]) for name, v in cat.items()})
+    if featurizer.kind == "text":  # many tokens a row: detect.categorical_result's noise floor
+        out["tokens"]["bag"] = True
     return out
 
 
@@ -59,6 +61,8 @@ def prediction_values(pred: np.ndarray, task: str, class_names: list[str] | None
         return pred.argmax(-1), list(class_names or map(str, range(pred.shape[-1])))
     if task == "binary":
         return (pred.reshape(-1) > 0.5).astype(np.int64), list(class_names or ["0", "1"])
+    if task == "multilabel":  # how many labels each row is given
+        return (pred.reshape(len(pred), -1) > 0.5).sum(1).astype(np.float64), None
     return pred.reshape(-1).astype(np.float64), None
 
 

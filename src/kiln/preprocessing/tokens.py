@@ -20,7 +20,9 @@ class TokenCounts(nn.Module):
     def forward(self, x: Tensor | tuple[Tensor, Tensor]) -> Tensor:
         tokens, lengths = x if isinstance(x, (tuple, list)) else (x, None)
         if lengths is None:  # fixed-length batches carry no lengths
-            lengths = torch.full((len(tokens),), tokens.shape[1], device=tokens.device)
-        counts = torch.zeros(len(tokens), self.vocab_size, device=tokens.device)
-        counts.scatter_add_(1, tokens, torch.ones_like(tokens, dtype=counts.dtype))
+            lengths = torch.full_like(tokens[:, 0], tokens.shape[1])
+        # zeros sized by tokens.shape[0], not len(tokens): torch.export (ONNX) would fix the
+        # batch size of a tensor made from len()
+        counts = tokens.new_zeros((tokens.shape[0], self.vocab_size), dtype=torch.float32)
+        counts = counts.scatter_add(1, tokens, torch.ones_like(tokens, dtype=counts.dtype))
         return counts[:, 1:] / lengths.clamp(min=1).unsqueeze(1).to(counts.dtype)

@@ -34,7 +34,10 @@ def create_app(predictor: Predictor, settings: ServeSettings | None = None) -> F
     schema = predictor.schema
     telemetry = Telemetry(
         schema.names,
-        categorical=[f["name"] for f in schema.features if f.get("type") == "categorical"],
+        # a text field counts its unknown tokens where a categorical counts unknown categories
+        categorical=[
+            f["name"] for f in schema.features if f.get("type") in ("categorical", "text")
+        ],
     )
     drift = DriftWindow(predictor.meta.get("profile"), predictor.task, predictor.labels,
                         telemetry.registry, settings.drift_window, settings.drift_every,

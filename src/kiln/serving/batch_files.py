@@ -51,6 +51,10 @@ def read_chunks(path: Path, rows: int, sep: str | None = None) -> Iterator[pd.Da
         pa.ArrowInvalid,
         UnicodeDecodeError,
     ) as err:
+        if isinstance(err, UnicodeDecodeError):  # name the row that holds the bytes
+            from kiln.data.text_files import decode_utf8
+
+            decode_utf8(path.read_bytes(), path, separator(sep, path))
         raise KilnError(
             f"input={path} could not be read ({str(err).splitlines()[0]}); check that it is a valid file."
         ) from None

@@ -79,7 +79,9 @@ class Predictor:
     def encode(self, data):
         """Records (a dict or a list of dicts) or a DataFrame -> (graph inputs, missing values
         per field, unknown categories per field)."""
-        if self.meta.get("spec", {}).get("kind") == "tokens":
+        if isinstance(data, str) and self.schema.kind == "text":
+            data = [data]
+        if self.meta.get("spec", {}).get("kind") == "tokens" and self.schema.kind != "text":
             raise InputError(
                 "this artifact's model reads token sequences (token ids and their lengths), which "
                 "kiln predict and kiln serve do not encode from records or files yet; call "
@@ -105,6 +107,10 @@ class Predictor:
         index = data.index if isinstance(data, pd.DataFrame) else None
         return self.to_frame(self.run(inputs), index)
 
+    def label_sets(self, out: np.ndarray) -> list[list[str]]:
+        """multilabel: each row's labels whose probability is above 0.5."""
+        return [[lab for lab, p in zip(self.labels, row, strict=True) if p > 0.5] for row in out]
+
     def probabilities(self, out: np.ndarray) -> np.ndarray:
         return np.stack([1 - out, out], axis=1) if self.task == "binary" else out
 
@@ -118,7 +124,10 @@ class Predictor:
         if self.task == "regression":
             return pd.DataFrame({"prediction": out.astype(np.float64)}, index=index)
         probs = self.probabilities(out)
-        cols = {"prediction": np.asarray(self.labels, dtype=object)[self.label_index(out)]}
+        if self.task == "multilabel":  # "a|b": the labels above 0.5
+            cols = {"prediction": ["|".join(s) for s in self.label_sets(out)]}
+        else:
+            cols = {"prediction": np.asarray(self.labels, dtype=object)[self.label_index(out)]}
         for k, label in enumerate(self.labels):
             cols[f"proba_{label}"] = probs[:, k].astype(np.float64)
         return pd.DataFrame(cols, index=index)
@@ -129,6 +138,11 @@ class Predictor:
             return [{"prediction": v} for v in out.astype(np.float64).tolist()]
         probs = self.probabilities(out).astype(np.float64)
         labels = self.labels
+        if self.task == "multilabel":
+            return [
+                {"prediction": s, "probabilities": dict(zip(labels, row, strict=True))}
+                for s, row in zip(self.label_sets(out), probs.tolist(), strict=True)
+            ]
         return [
             {"prediction": labels[int(k)], "probabilities": dict(zip(labels, row, strict=True))}
             for k, row in zip(self.label_index(out), probs.tolist(), strict=True)

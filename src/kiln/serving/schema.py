@@ -52,6 +52,10 @@ class InputSchema:
             from kiln.serving.image_inputs import ImageInputs
 
             return ImageInputs(d["image"])
+        if d["kind"] == "text":
+            from kiln.serving.text_inputs import TextInputs
+
+            return TextInputs(d["field"], d["tokenizer"])
         return cls(d["kind"], d["features"])
 
     @classmethod

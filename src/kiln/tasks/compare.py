@@ -121,7 +121,7 @@ def run(cfg: DictConfig) -> dict:
         resolve_monitor(fold_cfg, dm.spec.task)
         for name in names:
             if name == "baselines":
-                for base_name, est in baselines.candidates(dm.spec.task, seed).items():
+                for base_name, est in baselines.candidates(dm.spec.task, seed, dm.spec).items():
                     results.append({**baselines.fit_baseline(base_name, est, dm), "fold": fold})
                 continue
             model_dir = out / (name if folds == 1 else f"{name}/fold{fold}")

@@ -43,7 +43,9 @@ def run(cfg: DictConfig) -> dict:
     train_cfg = checkpoint_config(ckpt, cfg.get("data"))
     L.seed_everything(int(train_cfg.get("seed", 0)), verbose=False)
     dm = build_checkpoint_datamodule(train_cfg.data, "export", cfg.get("data"))
-    if dm.spec.kind == "tabular" and "vocab" in dm.spec.extra:  # token counts (features=counts)
+    if (
+        dm.spec.kind == "tabular" and "vocab" in dm.spec.extra and "tokenizer" not in dm.spec.extra
+    ):  # token counts (features=counts)
         raise KilnError(
             "kiln export does not export a model of token counts (data.features=counts) yet: its "
             "graph would take token arrays under a table's schema; export a sequence model "
@@ -77,7 +79,7 @@ def run(cfg: DictConfig) -> dict:
             "format": cfg.format,
             "created": ex.now(),
             "task": dm.spec.task,
-            "labels": dm.spec.class_names if dm.spec.is_classification else None,
+            "labels": dm.spec.class_names if dm.spec.labelled else None,
             # binary: the cut the predictor applies to P(second label) (the model's buffer)
             "threshold": float(module.decision.value) if module.decision is not None else None,
             # classification: the graph divides the logits by it (kiln.training.calibration)

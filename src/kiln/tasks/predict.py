@@ -55,4 +55,8 @@ def run(cfg: DictConfig) -> dict:
         writer.abort()
         raise
     print(f"kiln predict: {writer.rows} rows -> {dst}")
-    return {"rows": writer.rows, "output": str(dst)}
+    cut = int(getattr(predictor.schema, "truncated", 0))  # text: longer than the model's width
+    if cut:
+        width = predictor.schema.tokenizer.max_len
+        print(f"kiln predict: {cut} texts were cut to the model's {width} tokens", file=sys.stderr)
+    return {"rows": writer.rows, "output": str(dst), "truncated": cut}

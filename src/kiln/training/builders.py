@@ -70,6 +70,9 @@ def checkpoint_config(ckpt: dict, data: DictConfig | None = None) -> DictConfig:
             train_cfg.data.name = ckpt["kiln"]["spec"]["dataset"]
     if ckpt["kiln"].get("schema") is not None:  # a table: reuse the fitted schema as is
         train_cfg.data.schema = ckpt["kiln"]["schema"]
+    tokenizer = ckpt["kiln"]["spec"].get("extra", {}).get("tokenizer")
+    if tokenizer is not None and "fitted" in train_cfg.data:  # text: the fitted tokenizer as is
+        train_cfg.data.fitted = tokenizer
     return train_cfg
 
 

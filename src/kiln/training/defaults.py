@@ -31,13 +31,14 @@ COMPARE_MODELS = {
     "tabular": ["tabm", "mlp", "ft_transformer"],
     "image": ["cnn", "resnet"],
     "sequence": ["gru", "lstm", "transformer"],
-    "tokens": ["lstm", "gru", "transformer"],
+    "tokens": ["bag_of_embeddings", "lstm", "gru", "transformer"],
 }
 # monitor.*=auto per task: accuracy for classes (val/f1 or val/auroc for imbalanced classes,
 # set by hand), RMSE for numbers
 DEFAULT_MONITOR = {
     "multiclass": "val/acc",
     "binary": "val/acc",
+    "multilabel": "val/f1",
     "regression": "val/rmse",
     "forecast": "val/rmse",
 }

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import torch
-from torchmetrics import MeanAbsoluteError, MeanSquaredError, MetricCollection, R2Score
+from torchmetrics import (
+    ClasswiseWrapper,
+    MeanAbsoluteError,
+    MeanSquaredError,
+    MetricCollection,
+    R2Score,
+)
 from torchmetrics.classification import (
     AUROC,
     Accuracy,
@@ -16,7 +22,7 @@ from kiln.errors import KilnError
 
 # the way each logged metric improves; a monitor.mode against it would keep the worst checkpoint
 BETTER = {"loss": "min", "mae": "min", "rmse": "min", "acc": "max", "f1": "max", "auroc": "max", "r2": "max",
-          "balanced_acc": "max", "pr_auc": "max"}  # fmt: skip
+          "balanced_acc": "max", "pr_auc": "max", "f1_micro": "max"}  # fmt: skip
 
 
 def improves(metric: str, default: str | None = None) -> str | None:
@@ -68,6 +74,8 @@ def task_metrics(task: str, num_classes: int, ranking: bool = True) -> MetricCol
             metrics["auroc"] = AUROC(average="macro", **kw)
             metrics["pr_auc"] = AveragePrecision(average="macro", **kw)
         return MetricCollection(metrics)
+    if task == "multilabel":
+        return multilabel_metrics(num_classes, ranking)
     if task == "binary":
         metrics = {
             "acc": Accuracy(task="binary"),
@@ -81,6 +89,25 @@ def task_metrics(task: str, num_classes: int, ranking: bool = True) -> MetricCol
     return MetricCollection(
         {"mae": MeanAbsoluteError(), "rmse": MeanSquaredError(squared=False), "r2": R2Score()}
     )
+
+
+def multilabel_metrics(labels: int, ranking: bool = True) -> MetricCollection:
+    """Several 0/1 labels a row: acc (each label right, averaged), f1 (macro), f1_micro and,
+    per label k, f1_<k> (scikit-learn's f1_score(average=None), tests/text); auroc and pr_auc
+    macro over the labels."""
+    kw = {"task": "multilabel", "num_labels": labels}
+    metrics = {
+        "acc": Accuracy(**kw),
+        "f1": F1Score(average="macro", **kw),
+        "f1_micro": F1Score(average="micro", **kw),
+        "f1_label": ClasswiseWrapper(
+            F1Score(average="none", **kw), labels=[str(k) for k in range(labels)], prefix="f1_"
+        ),
+    }
+    if ranking:
+        metrics["auroc"] = AUROC(average="macro", **kw)
+        metrics["pr_auc"] = AveragePrecision(average="macro", **kw)
+    return MetricCollection(metrics)
 
 
 def check_ranking_metric(metric: str, task: str, baselines: bool) -> str:

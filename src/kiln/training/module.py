@@ -200,7 +200,7 @@ class KilnModule(ManualStepping, EvalSteps, L.LightningModule):
         if rows == 0:
             return
         self._check_finite(torch.tensor(loss_sum))
-        name = "train/acc" if self.spec.is_classification else "train/mae"
+        name = "train/acc" if self.spec.labelled else "train/mae"
         self.log_dict({"train/loss_epoch": loss_sum / rows, name: score_sum / rows})
 
     def _check_finite(self, loss: Tensor) -> None:

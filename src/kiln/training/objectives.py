@@ -41,6 +41,8 @@ def task_loss(
         return loss_fn(z.float(), target if spec.is_classification else target_scaler.scale(y))
     if spec.task == "multiclass":
         return F.cross_entropy(z.float(), y, weight=class_weights)
+    if spec.task == "multilabel":  # y: [N, labels] of 0/1
+        return F.binary_cross_entropy_with_logits(z.float(), y.float())
     if spec.task == "binary":
         if class_weights is None:
             return F.binary_cross_entropy_with_logits(z.float(), y.float())
@@ -56,6 +58,8 @@ def train_score(spec: InputSpec, target_scaler, z: Tensor, y: Tensor) -> Tensor:
         return (z.argmax(-1) == y).sum()
     if spec.task == "binary":
         return ((z > 0).long() == y).sum()
+    if spec.task == "multilabel":  # the share of each row's labels right
+        return ((z > 0).float() == y.float()).float().mean(1).sum()
     err = (target_scaler(z.float()) - y).abs()
     return (err.flatten(1).mean(1) if err.ndim > 1 else err).sum()  # forecast: per step
 
