@@ -146,3 +146,18 @@ def test_token_report_shows_the_texts_and_position_importance(tmp_path):
     assert texts and all(t and set(t) <= set("ACGT") for t in texts)
     groups = [g["name"] for g in ev["permutation_importance"]["groups"]]
     assert len(groups) == 4 and all(g.startswith("positions ") for g in groups)
+
+
+def test_worst_rows_of_data_text_read_as_words_through_the_stored_tokenizer():
+    """data=text keeps a tokenizers JSON, not a vocabulary list: the report decodes with it."""
+    import torch
+
+    from kiln.data.spec import InputSpec
+    from kiln.preprocessing.text_tokenizer import TextTokenizer
+    from kiln.reporting.collect import token_texts
+
+    texts = ["the cat sat on the mat", "a dog ran in the park", "the cat ran"] * 5
+    tok = TextTokenizer.fit(texts, kind="wordpiece", vocab_size=60, max_len=12)
+    enc = tok.encode(["the cat ran", "a dog sat"])
+    spec = InputSpec("tokens", (12,), "binary", 1, "t", extra={"tokenizer": tok.to_dict()})
+    assert token_texts(spec, torch.as_tensor(enc.ids)) == ["the cat ran", "a dog sat"]

@@ -110,6 +110,12 @@ def readable_inputs(spec, inputs: list[Tensor]) -> pd.DataFrame | None:
 def token_texts(spec, tokens: Tensor) -> list[str] | None:
     """Token ids back to text where the spec holds the vocabulary (id 0 pads, 1 is unseen,
     2.. the vocabulary: characters joined as they are, word pieces with spaces)."""
+    if spec.kind == "tokens" and "tokenizer" in spec.extra:  # data=text: its stored tokenizer
+        from kiln.preprocessing.text_tokenizer import TextTokenizer
+
+        tok = TextTokenizer.from_dict(spec.extra["tokenizer"]).tokenizer
+        rows = [[i for i in row if i != 0] for row in tokens.cpu().tolist()]
+        return tok.decode_batch(rows, skip_special_tokens=False)
     vocab = spec.extra.get("vocab")
     if spec.kind != "tokens" or not vocab:
         return None
