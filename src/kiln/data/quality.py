@@ -101,9 +101,7 @@ def class_gaps(ys: dict[str, np.ndarray], classes: list) -> str | None:
     splits = {k: y for k, y in ys.items() if len(y)}
     gaps = {}
     for k, y in splits.items():
-        absent = [
-            str(classes[i]) for i in np.flatnonzero(label_counts(y, len(classes)) == 0)
-        ]
+        absent = [str(classes[i]) for i in np.flatnonzero(label_counts(y, len(classes)) == 0)]
         if absent:
             gaps[k] = absent
     if not gaps:
