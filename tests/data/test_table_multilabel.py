@@ -78,6 +78,10 @@ def test_multilabel_table_trains_exports_predicts_and_serves(tmp_path):
     assert report["target"]["train"] == dict(zip(LABELS, y_train_counts(dm), strict=True))
     evaluation = json.loads((run_dir(result) / "report" / "evaluation.json").read_text())
     assert {a["explained"] for a in evaluation["attributions"]} <= {f"P({t})" for t in LABELS}
+    worst = evaluation["worst"][0]  # the worst test row's label sets, as kiln predict writes them
+    k = evaluation["worst_rows"][0]
+    assert worst["target"] == "|".join(t for t, on in zip(LABELS, y[k], strict=True) if on)
+    assert worst["predicted"] == "|".join(t for t, on in zip(LABELS, pred[k], strict=True) if on)
 
     out = tmp_path / "art"
     kiln.api.run("export", [f"ckpt_path={result['best_checkpoint']}", f"out={out}",
