@@ -78,7 +78,5 @@ def test_multilabel_refusals(tmp_path):
 
     with pytest.raises(KilnError, match="Label 'z' has 1 example"):
         TextDataModule(path=str(tmp_path / "rare.csv"), task="multilabel").setup("fit")
-    pd.DataFrame({"x": [1.0, 2.0] * 20, "y": ["a|b"] * 40}).to_csv(tmp_path / "t.csv", index=False)
-    with pytest.raises(KilnError, match="multilabel is supported for data=text so far"):
-        kiln.api.run("train", ["data=table", f"data.path={tmp_path / 't.csv'}", "data.target=y",
-                               "data.task=multilabel", f"paths.root={tmp_path}"])  # fmt: skip
+    with pytest.raises(KilnError, match="multilabel is supported for data=text and data=table"):
+        kiln.api.run("train", ["data=wine", "data.task=multilabel", f"paths.root={tmp_path}"])

@@ -41,11 +41,14 @@ def candidates(task: str, seed: int, spec=None) -> dict[str, object]:
             "tree": DecisionTreeRegressor(min_samples_leaf=5, random_state=seed),
             "hist_gb": HistGradientBoostingRegressor(random_state=seed),
         }
-    return {
+    found = {
         "logistic": LogisticRegression(max_iter=2000),
         "tree": DecisionTreeClassifier(min_samples_leaf=5, random_state=seed),
         "hist_gb": HistGradientBoostingClassifier(random_state=seed),
     }
+    if task == "multilabel":  # a table's labels: one classifier per label
+        return {k: OneVsRestClassifier(v) for k, v in found.items()}
+    return found
 
 
 def text_candidates(seed: int, multilabel: bool = False) -> dict[str, object]:

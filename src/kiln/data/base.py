@@ -107,7 +107,7 @@ class InMemoryDataModule(L.LightningDataModule):
         task = infer_task(raw.y) if self.task == "auto" else self.task
         if task == "multilabel":
             raise KilnError(
-                f"data.task=multilabel is supported for data=text so far, not for {raw.name}; "
+                f"data.task=multilabel is supported for data=text and data=table, not for {raw.name}; "
                 "use data.task=auto, or one model per label."
             )
         y = raw.y

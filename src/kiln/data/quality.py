@@ -29,6 +29,8 @@ def leakage(names, x_train, y_train, x_val, y_val, task: str, seed: int = 0) -> 
         x_train, y_train = x_train[pick], y_train[pick]
     model = DecisionTreeRegressor if task == "regression" else DecisionTreeClassifier
     score = r2_score if task == "regression" else balanced_accuracy_score
+    if task == "multilabel":  # one tree predicts every label; scored per label
+        score = _mean_balanced_accuracy
     out = {}
     for j, name in enumerate(names):
         tree = model(max_depth=4, random_state=seed).fit(x_train[:, j : j + 1], y_train)
@@ -36,6 +38,12 @@ def leakage(names, x_train, y_train, x_val, y_val, task: str, seed: int = 0) -> 
         if s >= LEAK_SCORE:
             out[name] = round(s, 4)
     return out
+
+
+def _mean_balanced_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Balanced accuracy averaged over the labels of 0/1 [N, labels] targets."""
+    cols = range(y_true.shape[1])
+    return float(np.mean([balanced_accuracy_score(y_true[:, k], y_pred[:, k]) for k in cols]))
 
 
 def check_finite(enc: dict[str, tuple], names: list[str], target: str) -> None:
@@ -78,8 +86,13 @@ def table_facts(df: pd.DataFrame, features: list[str], split_of_row: np.ndarray)
 def target_balance(y: np.ndarray, task: str, classes: list | None) -> dict:
     if task == "regression":
         return {k: float(getattr(np, k)(y)) for k in ("mean", "std", "min", "max")}
-    counts = np.bincount(y, minlength=len(classes))
+    counts = label_counts(y, len(classes))
     return {str(c): int(n) for c, n in zip(classes, counts, strict=True)}
+
+
+def label_counts(y: np.ndarray, n: int) -> np.ndarray:
+    """Rows of each class (codes [N]) or of each label (multilabel 0/1 [N, labels])."""
+    return y.sum(0) if y.ndim == 2 else np.bincount(y, minlength=n)
 
 
 def class_gaps(ys: dict[str, np.ndarray], classes: list) -> str | None:
@@ -88,14 +101,12 @@ def class_gaps(ys: dict[str, np.ndarray], classes: list) -> str | None:
     splits = {k: y for k, y in ys.items() if len(y)}
     gaps = {}
     for k, y in splits.items():
-        absent = [
-            str(classes[i]) for i in np.flatnonzero(np.bincount(y, minlength=len(classes)) == 0)
-        ]
+        absent = [str(classes[i]) for i in np.flatnonzero(label_counts(y, len(classes)) == 0)]
         if absent:
             gaps[k] = absent
     if not gaps:
         return None
-    total = np.bincount(np.concatenate(list(splits.values())), minlength=len(classes))
+    total = label_counts(np.concatenate(list(splits.values())), len(classes))
     rare = sorted({c for v in gaps.values() for c in v})
     counts = ", ".join(f"{c!r} {int(total[[str(x) for x in classes].index(c)])}" for c in rare)
     where = "; ".join(f"{k} lacks {', '.join(map(repr, v))}" for k, v in gaps.items())

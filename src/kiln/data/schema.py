@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from kiln.data.infer import DATE_PARTS, column_type, to_bool, to_number
+from kiln.data.multilabel import encode_label_sets, label_lists
 from kiln.errors import KilnError
 
 TYPES = ("numeric", "categorical", "boolean", "datetime")
@@ -41,6 +42,7 @@ class Schema:
     columns: list[Column]
     classes: list | None = None
     dropped: dict[str, str] = field(default_factory=dict)  # column -> why
+    label_separator: str | None = None  # multilabel: the separator of ``a|b`` targets
     fixed = False  # True for a checkpoint's schema: data.columns cannot change it (not a field)
 
     # -- building -----------------------------------------------------------------------
@@ -167,6 +169,8 @@ class Schema:
                     f"{s[bad].iloc[0]!r}; fix those values{fix}."
                 )
             return to_number(s, self.target, "the target").astype(np.float32)
+        if self.task == "multilabel":
+            return self._encode_label_sets(s)
         codes = pd.Categorical(s, categories=self.classes).codes.astype(np.int64)
         if (codes < 0).any():
             bad = s[codes < 0].iloc[0]
@@ -174,6 +178,17 @@ class Schema:
                 f"The target {self.target!r} holds the class {bad!r} the model was not trained on; remove those rows."
             )
         return codes
+
+    def _encode_label_sets(self, s: pd.Series) -> np.ndarray:
+        """int64 0/1 [N, labels] from ``a|b`` cells (an empty cell: no label)."""
+        sets = label_lists(s.to_numpy(), self.label_separator or "|")
+        unknown = sorted({t for labels in sets for t in labels} - set(self.classes or []))
+        if unknown:
+            raise KilnError(
+                f"The target {self.target!r} holds the label {unknown[0]!r} the model was not "
+                "trained on; remove it from those rows."
+            )
+        return encode_label_sets(sets, list(self.classes or [])).astype(np.int64)
 
     def to_dict(self) -> dict:
         return {"version": 1, **asdict(self)}

@@ -44,7 +44,8 @@ class TableDataModule(InMemoryDataModule):
                  test_path: str | None = None, columns: dict | None = None, drop: list | None = None,
                  preprocess: dict | None = None, stratify: bool = True, cv_folds: int = 0,
                  cv_fold: int | None = None, schema: dict | None = None, name: str | None = None,
-                 sep: str | None = None, class_weight=None, threshold=None, **kwargs) -> None:  # fmt: skip
+                 sep: str | None = None, class_weight=None, threshold=None, label_separator: str = "|",
+                 **kwargs) -> None:  # fmt: skip
         super().__init__(**kwargs)
         if not target or target == "???":
             raise KilnError("data.target is not set; pass data.target=<the column to predict>.")
@@ -62,6 +63,7 @@ class TableDataModule(InMemoryDataModule):
         self.stratify, self.cv_folds, self.cv_fold = stratify, int(cv_folds or 0), cv_fold
         self.schema_dict, self.name, self.sep = schema, name, sep
         self.class_weight, self.threshold = class_weight, threshold  # kiln.data.class_weights
+        self.label_separator = label_separator  # multilabel: ``a|b`` targets
         self.schema: Schema | None = None
         self.split_rows: dict[str, np.ndarray] = {}
         self._report: dict = {}
@@ -92,18 +94,23 @@ class TableDataModule(InMemoryDataModule):
             raise KilnError(
                 f"The target {self.target!r} is missing in every row; pick another data.target."
             )
-        kept = y_all.notna().to_numpy()
+        # multilabel: an empty cell is a row without labels (kiln.data.multilabel), kept
+        kept = y_all.notna().to_numpy() | (self.task == "multilabel")
         dropped = {"missing_target": int((~kept).sum())}
         df = df[kept].reset_index(drop=True)
         if self.schema_dict:
             schema = Schema.from_dict(self.schema_dict)
             schema.validate(df, "data.path")
         else:
-            task, classes = task_and_classes(df[self.target], self.task, self.target)
+            task, classes = task_and_classes(
+                df[self.target], self.task, self.target, self.label_separator
+            )
             schema = Schema.infer(df, self.target, task, self.columns, self.drop)
             schema.classes = classes
+            if task == "multilabel":
+                schema.label_separator = self.label_separator
         y = schema.encode_target(df[self.target])
-        strat = y if schema.task != "regression" and self.stratify else None
+        strat = y if schema.task in ("binary", "multiclass") and self.stratify else None
         rows = split_table(
             len(df), strat, self.split_seed, self.val_fraction, self.test_fraction, self.fold,
             (self.cv_folds, self.cv_fold) if self.cv_folds else None,
@@ -115,7 +122,8 @@ class TableDataModule(InMemoryDataModule):
         for key, path in (("val", self.val_path), ("test", self.test_path)):
             if path:
                 extra = self._read(path, f"data.{key}_path")
-                extra = extra[extra[self.target].notna()].reset_index(drop=True)
+                if schema.task != "multilabel":
+                    extra = extra[extra[self.target].notna()].reset_index(drop=True)
                 schema.validate(extra, f"data.{key}_path")
                 frames[key] = extra
         num_set = [
@@ -162,7 +170,8 @@ class TableDataModule(InMemoryDataModule):
         )
         self.spec = InputSpec(
             kind="tabular", shape=(pre.out_features,), task=schema.task,
-            num_outputs=len(schema.classes) if schema.task == "multiclass" else 1, dataset=name,
+            num_outputs=len(schema.classes) if schema.task in ("multiclass", "multilabel") else 1,
+            dataset=name,
             class_names=[str(c) for c in schema.classes] if schema.classes else None,
             extra={"inputs_per_batch": 2, "schema": schema.to_dict(), "layout": pre.layout(),
                    "numeric_features": pre.numeric.out_features, **self._imbalance(schema)},

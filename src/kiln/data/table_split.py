@@ -13,16 +13,18 @@ from sklearn.model_selection import train_test_split
 
 from kiln.data.base import infer_task
 from kiln.data.folds import fold_test
+from kiln.data.multilabel import multilabel_targets
 from kiln.errors import KilnError
 
 
-def task_and_classes(y: pd.Series, task: str, target: str) -> tuple[str, list | None]:
-    """The task ``data.task`` resolves to for the target ``y``, and its sorted classes."""
+def task_and_classes(
+    y: pd.Series, task: str, target: str, sep: str = "|"
+) -> tuple[str, list | None]:
+    """The task ``data.task`` resolves to for the target ``y``, and its sorted classes
+    (multilabel: the sorted labels of its ``a|b`` cells, kiln.data.multilabel)."""
     if task == "multilabel":
-        raise KilnError(
-            f"data.task=multilabel is supported for data=text so far, not for tables (target "
-            f"{target!r}); use data.task=auto, or one model per label."
-        )
+        names, _ = multilabel_targets(y.to_numpy(), sep, f"data.target={target!r}")
+        return task, names
     numeric = y.dtype.kind in "iuf"
     if task == "regression" and not numeric:
         example = next(iter(y.dropna().unique().tolist()), None)

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from kiln.data.folds import split_rows
+from kiln.data.multilabel import multilabel_targets
 from kiln.data.sequence import SHIPPED_DATA
 from kiln.data.spec import InputSpec
 from kiln.data.text_files import read_text_table
@@ -30,30 +31,6 @@ TOKENIZER_DEFAULTS = {
     "lowercase": True,
     "normalization": "nfkc",  # nfkc | nfc | nfd | nfkd | none
 }
-
-
-def multilabel_targets(raw_y: np.ndarray, sep: str, column: str) -> tuple[list[str], np.ndarray]:
-    """``a|b`` label strings -> (sorted label names, float32 0/1 [N, labels]); an empty cell is
-    a row without labels. Each label needs at least 3 rows, as classes do."""
-    sets = [[t.strip() for t in str(v).split(sep) if t.strip()] if v == v else [] for v in raw_y]
-    names = sorted({t for s in sets for t in s})
-    if len(names) < 2:
-        raise KilnError(
-            f"data.target_column={column!r} holds {len(names)} label(s) for data.task=multilabel; "
-            f"give several, separated by {sep!r} (data.label_separator)."
-        )
-    index = {n: k for k, n in enumerate(names)}
-    y = np.zeros((len(sets), len(names)), dtype=np.float32)
-    for row, labels in enumerate(sets):
-        y[row, [index[t] for t in labels]] = 1.0
-    counts = y.sum(0)
-    if counts.min() < 3:
-        rare = names[int(counts.argmin())]
-        raise KilnError(
-            f"Label {rare!r} has {int(counts.min())} example(s); the train/val/test split needs at "
-            "least 3 of each label: add examples or drop it."
-        )
-    return names, y
 
 
 def resolve_text_path(path: str) -> Path:
@@ -119,7 +96,9 @@ class TextDataModule(TokenDataModule):
         if self.task != "multilabel":
             return super()._prepare()
         texts, raw_y = self.load_strings()
-        names, y = multilabel_targets(raw_y, self.label_separator, self.target_column)
+        names, y = multilabel_targets(
+            raw_y, self.label_separator, f"data.target_column={self.target_column!r}"
+        )
         self.rows = rows = split_rows(
             y[:, 0], False, self.val_fraction, self.test_fraction, self.split_seed, self.fold
         )

@@ -5,8 +5,8 @@ The path runs from a baseline row, every value missing as the model fills it (th
 statistics, the missing token), to the row, through the preprocessor's output, where a
 category is its one-hot block or embedding. So a column's attribution is its share of
 ``output(row) - output(baseline)`` (completeness: they sum to it, up to the integral's error).
-The output explained is the predicted class's probability (binary: the positive class's) or
-the predicted value."""
+The output explained is the predicted class's probability (binary: the positive class's;
+multilabel: the most probable label's) or the predicted value."""
 
 from __future__ import annotations
 
@@ -71,7 +71,8 @@ def integrated_gradients(model, x_num: Tensor, x_cat: Tensor, steps: int = STEPS
         e = model.preprocessor((x_num, x_cat)).float()
         empty = (torch.full_like(x_num[:1], float("nan")), torch.full_like(x_cat[:1], MISSING))
         e0 = model.preprocessor(empty).float().expand_as(e).contiguous()
-        target = head(e).argmax(1) if spec.task == "multiclass" else None
+        picks = spec.task in ("multiclass", "multilabel")  # the (most) probable label's output
+        target = head(e).argmax(1) if picks else None
     ig = IntegratedGradients(head)  # Captum repeats ``target`` along its interpolation steps
     with torch.enable_grad():
         attr = ig.attribute(e, baselines=e0, target=target, n_steps=steps)
@@ -95,7 +96,7 @@ def attribution_frame(model, x_num: Tensor, x_cat: Tensor, steps: int = STEPS) -
     found = integrated_gradients(model, x_num, x_cat, steps)
     spec = model.spec
     labels = spec.class_names or []
-    if spec.task == "multiclass":
+    if spec.task in ("multiclass", "multilabel"):
         what = [f"P({labels[int(k)]})" for k in found["target"]]
     elif spec.task == "binary":
         what = [f"P({labels[1] if len(labels) > 1 else 1})"] * len(x_num)

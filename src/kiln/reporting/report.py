@@ -81,6 +81,11 @@ def _label(spec, k) -> str:
     return str(names[int(k)]) if names else str(int(k))
 
 
+def _label_sets(spec, on: np.ndarray) -> list[str]:
+    names = spec.class_names or [str(k) for k in range(on.shape[1])]
+    return ["|".join(n for n, o in zip(names, row, strict=True) if o) for row in on]
+
+
 def worst(report: Report, model, inputs, ans: Answers, readable, k: int) -> None:
     """The k rows of highest loss with their inputs: table rows under their raw column names,
     image thumbnails, or the first values of any other input."""
@@ -91,6 +96,9 @@ def worst(report: Report, model, inputs, ans: Answers, readable, k: int) -> None
         head = {"target": [_label(spec, v) for v in ans.y[idx]],
                 "predicted": [_label(spec, v) for v in ans.label[idx]]}  # fmt: skip
         head["p(target)"] = np.exp(-ans.loss[idx])
+    elif spec.task == "multilabel":  # label sets, "a|b" as kiln predict writes them
+        head = {"target": _label_sets(spec, ans.y[idx] > 0.5),
+                "predicted": _label_sets(spec, ans.out[idx] > 0.5)}  # fmt: skip
     else:
         head = {"target": ans.y[idx].reshape(len(idx), -1)[:, 0],
                 "predicted": ans.out[idx].reshape(len(idx), -1)[:, 0]}  # fmt: skip

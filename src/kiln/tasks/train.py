@@ -21,7 +21,7 @@ from kiln.reporting.run import report_split, tensorboard_writer
 from kiln.reporting.run import wanted as report_wanted
 from kiln.training import distributed
 from kiln.training.builders import build_datamodule, build_module, build_trainer
-from kiln.training.calibration import calibrate_best
+from kiln.training.calibration import calibrate_best, check_calibration
 from kiln.training.checkpoints import (
     check_compatible,
     check_resume_length,
@@ -60,6 +60,7 @@ def run(cfg: DictConfig) -> dict[str, float]:
     dm = build_datamodule(cfg.data)
     resolve_defaults(cfg, dm.spec)  # model=auto, monitor.*=auto: from the data, before any record
     check_report_settings(cfg, dm.spec)  # eval.slice_by names columns of the data
+    check_calibration(cfg.get("calibrate", "auto"), dm.spec)  # multilabel: no temperature
     if rank_zero and cfg.get("print_config", True):
         print_config(cfg)
     if rank_zero:

@@ -80,6 +80,16 @@ def validation_logits(module, loader) -> tuple[Tensor, Tensor]:
     return torch.cat(zs), torch.cat(ys)
 
 
+def check_calibration(setting, spec) -> None:
+    """KilnError before training for calibrate=true on a model without a temperature to fit
+    (multilabel: each label's probability stays as trained; docs/tables.md)."""
+    if setting is True and spec.task == "multilabel":
+        raise KilnError(
+            "calibrate=true fits a temperature to a classifier's class probabilities, and a "
+            "multilabel model keeps each label's probability as trained; set calibrate=auto or false."
+        )
+
+
 def calibrate(module, loader, setting="auto") -> dict[str, float]:
     """Fit the module's temperature on ``loader`` (the validation split) and set it; returns the
     report for metrics.json (empty for a task without a temperature: regression, forecast)."""
