@@ -16,6 +16,7 @@ from omegaconf import OmegaConf
 import kiln
 import kiln.api
 from kiln.serving.export import ExportPipeline
+from kiln.serving.records import InputError
 from kiln.training.builders import build_datamodule, build_module
 from kiln.training.checkpoints import load_checkpoint
 from tests.helpers import cli
@@ -123,3 +124,31 @@ def test_strings_in_load_predict_and_serve_equal_the_checkpoint(char_run):
     assert np.abs(got - want).max() <= 1e-4
     assert bad.status_code == 422 and "field 'text' is empty" in bad.json()["detail"]
     assert meta["inputs"]["kind"] == "text" and meta["inputs"]["tokenizer"]["kind"] == "characters"
+
+
+@pytest.mark.slow
+def test_a_model_trained_on_full_width_sequences_refuses_shorter_strings(tmp_path):
+    """Every training sequence filled the width, so the graph takes ids without lengths: a
+    string that long answers like run() on its ids; a shorter one is refused in one sentence
+    (its padding was never seen in training) by kiln.load and by the server."""
+    fixed = ["data=dna_motif", "data.motif.n=120", "data.motif.min_len=10", "data.motif.max_len=10"]
+    result = kiln.api.run(
+        "train",
+        [f"paths.root={tmp_path}", "print_config=false", "logger=none", "debug=fast",
+         "~callbacks.confusion_matrix", *fixed, "model=gru", "model.hidden=8"],
+    )  # fmt: skip
+    out = tmp_path / "artifact"
+    kiln.api.run("export", [f"ckpt_path={result['best_checkpoint']}", f"out={out}",
+                            f"paths.root={tmp_path}"])  # fmt: skip
+    predictor = kiln.load(out)
+    assert len(predictor.input_names) == 1
+    ids = by_hand(["ACGTTATAAT", "TTTTTTTTTTGG"], "ACGT", 10)[0]
+    got = predictor.predict(["ACGTTATAAT", "TTTTTTTTTTGG"])["proba_1"].to_numpy()
+    assert np.abs(got - predictor.run([ids])).max() <= 1e-6
+    with pytest.raises(
+        InputError, match="record 1: the text has 4 characters but this model reads exactly 10"
+    ):
+        predictor.predict(["ACGTTATAAT", "ACGT"])
+    with live_server(out) as (url, _):
+        r = httpx.post(f"{url}/predict", json={"text": "ACG"}, timeout=30)
+    assert r.status_code == 422 and "reads exactly 10" in r.json()["detail"]

@@ -105,6 +105,13 @@ class TextInputs:
 
     def _encode(self, texts: list[str]):
         enc = self.tokenizer.encode(texts)
+        if self.graph_inputs == 1 and (enc.lengths < enc.ids.shape[1]).any():
+            row, width = int(np.argmax(enc.lengths < enc.ids.shape[1])), enc.ids.shape[1]
+            raise InputError(
+                f"record {row}: the text has {int(enc.lengths[row])} characters but this model "
+                f"reads exactly {width} (every training sequence filled its width); send at least "
+                f"{width}."
+            )
         self.truncated += enc.truncated
         missing = np.zeros(1, dtype=np.int64)
         unknown = np.array([enc.unknown_tokens], dtype=np.int64)
