@@ -152,3 +152,17 @@ def test_a_model_trained_on_full_width_sequences_refuses_shorter_strings(tmp_pat
     with live_server(out) as (url, _):
         r = httpx.post(f"{url}/predict", json={"text": "ACG"}, timeout=30)
     assert r.status_code == 422 and "reads exactly 10" in r.json()["detail"]
+
+
+def test_kiln_drift_reads_strings_with_the_stored_vocabulary(char_run):
+    """The reference profile of a character model holds text features (length, unknown
+    characters, character frequencies), and kiln drift encodes a text column to compare them:
+    two-character strings against training's longer ones drift in length."""
+    root, _, artifact, _ = char_run
+    meta = kiln.load(artifact).meta
+    assert meta["profile"]["featurizer"]["kind"] == "text"
+    src = root / "short.csv"
+    pd.DataFrame({"text": ["AC", "GT"] * 30}).to_csv(src, index=False)
+    report = kiln.api.run("drift", [f"artifact={artifact}", f"input={src}", f"paths.root={root}"])
+    assert report["rows"] == 60 and report["features"]["length"]["drifted"]
+    assert report["features"]["length"]["mean"] == 2.0

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from kiln.preprocessing.text_tokenizer import Encoded
+from kiln.preprocessing.text_tokenizer import Encoded, TextTokenizer
 
 PAD, UNKNOWN = 0, 1
 KIND = "characters"  # the "kind" of its dict, beside a subword tokenizer's JSON
@@ -47,3 +47,15 @@ class CharVocabulary:
             ids[row, : len(seq)] = seq
             lengths[row] = max(len(seq), 1)
         return Encoded(ids, lengths, truncated, int((ids == UNKNOWN).sum()))
+
+
+def tokenizer_dict(extra: dict) -> dict:
+    """A token spec's tokenizer as stored: data=text's subword JSON, else its characters."""
+    if "tokenizer" in extra:
+        return extra["tokenizer"]
+    return CharVocabulary(extra["vocab"], extra["max_len"]).to_dict()
+
+
+def load_tokenizer(d: dict) -> TextTokenizer | CharVocabulary:
+    """The encoder a stored tokenizer dict describes (both have encode, max_len, vocab_size)."""
+    return CharVocabulary.from_dict(d) if d.get("kind") == KIND else TextTokenizer.from_dict(d)

@@ -15,8 +15,7 @@ import pandas as pd
 
 from kiln.data.text_files import check_texts
 from kiln.errors import KilnError
-from kiln.preprocessing import char_vocab
-from kiln.preprocessing.char_vocab import CharVocabulary
+from kiln.preprocessing.char_vocab import CharVocabulary, load_tokenizer, tokenizer_dict
 from kiln.preprocessing.text_tokenizer import TextTokenizer
 from kiln.serving.records import InputError, check_record_fields
 
@@ -29,11 +28,7 @@ class TextInputs:
         sequences that all filled its width."""
         self.field = field
         self.tokenizer_dict = tokenizer
-        self.tokenizer: TextTokenizer | CharVocabulary = (
-            CharVocabulary.from_dict(tokenizer)
-            if tokenizer.get("kind") == char_vocab.KIND
-            else TextTokenizer.from_dict(tokenizer)
-        )
+        self.tokenizer: TextTokenizer | CharVocabulary = load_tokenizer(tokenizer)
         self.graph_inputs = int(graph_inputs)
         self.names = [field]
         self.features = [{"name": field, "type": "text", "max_len": self.tokenizer.max_len}]
@@ -45,10 +40,8 @@ class TextInputs:
         """A data=text spec (its tokenizer), or a character one (its ``vocab``);
         ``field``: the text column where the spec predates ``text_column``."""
         field = extra.get("text_column") or field or "text"
-        if "tokenizer" in extra:
-            return cls(field, extra["tokenizer"])
-        chars = CharVocabulary(extra["vocab"], extra["max_len"])
-        return cls(field, chars.to_dict(), int(extra.get("inputs_per_batch", 2)))
+        graph_inputs = 2 if "tokenizer" in extra else int(extra.get("inputs_per_batch", 2))
+        return cls(field, tokenizer_dict(extra), graph_inputs)
 
     def to_dict(self) -> dict:
         return {
