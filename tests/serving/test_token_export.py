@@ -13,7 +13,6 @@ import kiln
 import kiln.api
 from kiln.errors import KilnError
 from kiln.serving.export import ExportPipeline
-from kiln.serving.schema import InputError
 from kiln.training.builders import build_datamodule, build_module
 from kiln.training.checkpoints import load_checkpoint
 
@@ -63,19 +62,21 @@ def test_token_model_exports_and_answers_like_the_checkpoint(token_ckpt, fmt):
     for n in (1, 5, len(test[0])):  # any batch size
         got = predictor.run([a[:n] for a in test])
         assert np.abs(got - expected[:n]).max() <= 1e-5
-    # records and files are not encoded into tokens yet: one sentence, not a shape error
-    for data in (pd.DataFrame({"text": ["ACGTAC"]}), {"text": "ACGTAC"}):
-        with pytest.raises(
-            InputError, match=r"reads token sequences .*\.run\(\[tokens, lengths\]\)"
-        ):
-            predictor.predict(data)
+    # strings, records, frames and files are encoded with the stored vocabulary (ACGT)
+    ids = np.zeros((1, predictor.schema.tokenizer.max_len), dtype=np.int64)
+    ids[0, :6] = [2, 3, 4, 5, 2, 3]  # "ACGTAC": A=2, C=3, G=4, T=5, then padding
+    want = predictor.run([ids, np.array([6])])
+    for data in ("ACGTAC", ["ACGTAC"], pd.DataFrame({"text": ["ACGTAC"]}), {"text": "ACGTAC"}):
+        got = predictor.predict(data)["proba_1"].to_numpy()
+        assert np.abs(got - want).max() <= 1e-6
     csv = root / f"texts_{fmt}.csv"
     pd.DataFrame({"text": ["ACGTAC"]}).to_csv(csv, index=False)
-    with pytest.raises(KilnError, match="reads token sequences"):
-        kiln.api.run(
-            "predict",
-            [f"artifact={out}", f"input={csv}", f"output={root}/p_{fmt}.csv", f"paths.root={root}"],
-        )
+    out = root / f"p_{fmt}.csv"
+    kiln.api.run(
+        "predict", [f"artifact={out.parent / f'art_{fmt}'}", f"input={csv}", f"output={out}",
+                    f"paths.root={root}"],
+    )  # fmt: skip
+    assert np.abs(pd.read_csv(out)["proba_1"].to_numpy() - want).max() <= 1e-5
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
@@ -99,21 +100,19 @@ def test_the_export_path_equals_the_packed_one(cell, bidirectional):
             assert (packed - masked).abs().max() <= 1e-6
 
 
-def test_a_model_of_token_counts_is_refused_before_work(tmp_path):
-    """Base counts (data.features=counts) take token arrays under a table's schema, which
-    neither format exports yet: one sentence, before any file is written (a KilnError: the
-    command prints it as one line with exit 2, as every KilnError)."""
+def test_a_model_of_token_counts_refuses_format_torch_before_work(tmp_path):
+    """Base counts (data.features=counts) export as ONNX (tests/serving/test_char_text_deploy.py);
+    format=torch cannot rebuild their fitted preprocessor: one sentence, before any file."""
     result = kiln.api.run(
         "train",
         [f"paths.root={tmp_path}", "print_config=false", "logger=none", "trainer.max_epochs=1",
          "~callbacks.confusion_matrix", *TINY, "data.features=counts", "model=mlp"],
     )  # fmt: skip
     out = tmp_path / "art"
-    for fmt in ("onnx", "torch"):
-        with pytest.raises(KilnError, match="does not export a model of token counts"):
-            kiln.api.run(
-                "export",
-                [f"ckpt_path={result['best_checkpoint']}", f"out={out}", f"format={fmt}",
-                 f"paths.root={tmp_path}"],
-            )  # fmt: skip
-        assert not out.exists()
+    with pytest.raises(KilnError, match="format=torch cannot rebuild"):
+        kiln.api.run(
+            "export",
+            [f"ckpt_path={result['best_checkpoint']}", f"out={out}", "format=torch",
+             f"paths.root={tmp_path}"],
+        )  # fmt: skip
+    assert not out.exists()

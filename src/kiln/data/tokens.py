@@ -13,10 +13,9 @@ from kiln.data.motif import motif_dataset
 from kiln.data.sequence import SequenceDataModule, resolve_data_path
 from kiln.data.spec import InputSpec
 from kiln.errors import KilnError
+from kiln.preprocessing.char_vocab import CharVocabulary
 from kiln.preprocessing.scale import Standardize
 from kiln.preprocessing.tokens import TokenCounts
-
-PAD, UNKNOWN = 0, 1
 
 
 class TokenDataModule(SequenceDataModule):
@@ -78,18 +77,16 @@ class TokenDataModule(SequenceDataModule):
     def encode_texts(
         self, texts: list[str], train: np.ndarray
     ) -> tuple[torch.Tensor, torch.Tensor, dict]:
-        """Per-character ids (vocabulary from the training rows), lengths, and the spec's facts."""
+        """Per-character ids (vocabulary from the training rows), lengths, and the spec's facts;
+        the artifact encodes served strings with the same CharVocabulary."""
         vocab = self.alphabet or "".join(sorted({c for i in train for c in texts[i]}))
-        lookup = {c: i + 2 for i, c in enumerate(vocab)}
         steps = self.max_len or max(len(texts[i]) for i in train)
-        tokens = torch.zeros(len(texts), steps, dtype=torch.long)
-        lengths = torch.zeros(len(texts), dtype=torch.long)
-        for row, text in enumerate(texts):
-            ids = [lookup.get(c, UNKNOWN) for c in text[:steps]]
-            tokens[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
-            lengths[row] = max(len(ids), 1)
-        extra = {"vocab_size": len(vocab) + 2, "vocab": vocab, "max_len": steps}
-        return tokens, lengths, extra
+        enc = CharVocabulary(vocab, steps).encode(texts)
+        extra = {
+            "vocab_size": len(vocab) + 2, "vocab": vocab, "max_len": steps,
+            "text_column": self.text_column,
+        }  # fmt: skip
+        return torch.from_numpy(enc.ids), torch.from_numpy(enc.lengths), extra
 
     def _prepare(self) -> None:
         texts, raw_y = self.load_strings()

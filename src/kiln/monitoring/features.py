@@ -43,9 +43,11 @@ class Featurizer:
     @classmethod
     def for_data(cls, dm, inputs: list[torch.Tensor], components: int = 4) -> Featurizer:
         """The featurizer of a data module, fitted (PCA) on its training inputs."""
+        from kiln.preprocessing.char_vocab import tokenizer_dict
+
         spec = dm.spec
-        if "tokenizer" in spec.extra:  # text: lengths, unknown tokens, token frequencies
-            return cls.for_text(spec.extra["tokenizer"])
+        if "tokenizer" in spec.extra or "vocab" in spec.extra:  # text: lengths, unknown
+            return cls.for_text(tokenizer_dict(spec.extra))  # tokens, token frequencies
         schema = getattr(dm, "schema", None)
         if schema is not None:
             labels = {
@@ -65,10 +67,14 @@ class Featurizer:
     def for_text(cls, tokenizer: dict) -> Featurizer:
         """Text drift: each text's length in tokens and share of unknown tokens, and the
         frequency of every vocabulary token (its divergence from training's)."""
+        from kiln.preprocessing.char_vocab import KIND
         from kiln.preprocessing.text_tokenizer import TextTokenizer
 
-        tok = TextTokenizer.from_dict(tokenizer).tokenizer
-        vocab = [tok.id_to_token(i) or f"<id {i}>" for i in range(tok.get_vocab_size())]
+        if tokenizer.get("kind") == KIND:  # a character vocabulary (data=text_csv, dna_motif)
+            vocab = ["[PAD]", "[UNK]", *tokenizer["vocab"]]
+        else:
+            tok = TextTokenizer.from_dict(tokenizer).tokenizer
+            vocab = [tok.id_to_token(i) or f"<id {i}>" for i in range(tok.get_vocab_size())]
         return cls("text", list(TEXT_NUMERIC), {"tokens": vocab})
 
     @classmethod
@@ -110,7 +116,9 @@ class Featurizer:
             ] or [self._image(_nchw(x, self.layout))]
             return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}, {}
         if self.kind == "text":
-            return _text_features(np.asarray(inputs[0]), np.asarray(inputs[1]))
+            ids = np.asarray(inputs[0])  # a full-width model takes no lengths: count the ids
+            lengths = np.asarray(inputs[1]) if len(inputs) > 1 else np.maximum((ids > 0).sum(1), 1)
+            return _text_features(ids, lengths)
         x_num = np.asarray(inputs[0])
         num = {name: x_num[:, i] for i, name in enumerate(self.numeric)}
         cat = {}

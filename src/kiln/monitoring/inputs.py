@@ -152,9 +152,10 @@ def _pixels(x: np.ndarray, path) -> np.ndarray:
 
 
 def read_texts(path: Path, spec: dict, sep=None) -> list[np.ndarray]:
-    """A table's text column, tokenized with the model's own tokenizer: [ids, lengths]."""
+    """A table's text column, tokenized with the model's own tokenizer (or character
+    vocabulary): [ids, lengths]."""
     from kiln.data.text_files import check_texts
-    from kiln.preprocessing.text_tokenizer import TextTokenizer
+    from kiln.preprocessing.char_vocab import load_tokenizer, tokenizer_dict
 
     column = spec["extra"].get("text_column", "text")
     df, header = _read_table(path, [column], [column], sep)
@@ -163,10 +164,10 @@ def read_texts(path: Path, spec: dict, sep=None) -> list[np.ndarray]:
             f"input {path} has no column {column!r}, which the model reads its text from; pass a table with it."
         )
     check_texts(df[column], f"input {path}, column {column!r}", "pass the column of text")
-    enc = TextTokenizer.from_dict(spec["extra"]["tokenizer"]).encode(
-        df[column].astype(str).tolist()
-    )
-    return [enc.ids, enc.lengths]
+    extra = spec["extra"]
+    enc = load_tokenizer(tokenizer_dict(extra)).encode(df[column].astype(str).tolist())
+    # a character model trained on full-width sequences takes the ids alone
+    return [enc.ids, enc.lengths][: 2 if "tokenizer" in extra else extra.get("inputs_per_batch", 2)]
 
 
 def check_finite(path, x: np.ndarray, kind: str) -> None:

@@ -112,10 +112,12 @@ def nullable_features(pipeline: nn.Module, x: np.ndarray) -> list[bool]:
 
 def infer_schema(dm, spec, pipeline: nn.Module, test_inputs: list[np.ndarray]):
     """The raw fields of a request: kiln's table schema, else feature names or a tensor shape."""
-    if "tokenizer" in spec.extra:  # text: strings, encoded by the training split's tokenizer
+    if "tokenizer" in spec.extra or "vocab" in spec.extra:
+        # text: strings, encoded by the training split's tokenizer or character vocabulary
+        # (a counts model too: its graph takes the same ids and lengths)
         from kiln.serving.text_inputs import TextInputs
 
-        return TextInputs.for_spec(spec.extra)
+        return TextInputs.for_spec(spec.extra, getattr(dm, "text_column", None))
     if "schema" in spec.extra:
         return InputSchema.from_dict({"kind": "schema", "schema": spec.extra["schema"]})
     if "image" in spec.extra:  # image files (data=images): the graph takes uint8 NHWC

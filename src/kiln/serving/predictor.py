@@ -83,9 +83,8 @@ class Predictor:
             data = [data]
         if self.meta.get("spec", {}).get("kind") == "tokens" and self.schema.kind != "text":
             raise InputError(
-                "this artifact's model reads token sequences (token ids and their lengths), which "
-                "kiln predict and kiln serve do not encode from records or files yet; call "
-                "kiln.load(<artifact>).run([tokens, lengths]) from Python."
+                "this artifact's model reads token sequences but was exported before kiln encoded "
+                "strings for it; run kiln export again on its checkpoint."
             )
         if self.schema.kind == "image" and not _records(data):
             return self.schema.encode_sources(data)

@@ -55,7 +55,7 @@ class InputSchema:
         if d["kind"] == "text":
             from kiln.serving.text_inputs import TextInputs
 
-            return TextInputs(d["field"], d["tokenizer"])
+            return TextInputs(d["field"], d["tokenizer"], d.get("graph_inputs", 2))
         return cls(d["kind"], d["features"])
 
     @classmethod

@@ -43,14 +43,6 @@ def run(cfg: DictConfig) -> dict:
     train_cfg = checkpoint_config(ckpt, cfg.get("data"))
     L.seed_everything(int(train_cfg.get("seed", 0)), verbose=False)
     dm = build_checkpoint_datamodule(train_cfg.data, "export", cfg.get("data"))
-    if (
-        dm.spec.kind == "tabular" and "vocab" in dm.spec.extra and "tokenizer" not in dm.spec.extra
-    ):  # token counts (features=counts)
-        raise KilnError(
-            "kiln export does not export a model of token counts (data.features=counts) yet: its "
-            "graph would take token arrays under a table's schema; export a sequence model "
-            "(model=lstm, gru or transformer on data.features=tokens) instead."
-        )
     module = build_module(train_cfg, dm, run_config=ckpt["kiln"]["config"])
     module.load_state_dict(ckpt["state_dict"], strict=True)
     if cfg.format == "torch":  # before any work: a preprocessor format=torch cannot rebuild
