@@ -80,13 +80,15 @@ def torch_runner(meta: dict, weights: bytes, threads: int, trust=None, where: Pa
 
     from kiln.data.spec import InputSpec
     from kiln.models import build_network
+    from kiln.models.finetune import architecture
     from kiln.models.pipeline import InferencePipeline
     from kiln.serving.export import ExportPipeline
 
     if threads > 0:
         torch.set_num_threads(int(threads))
     spec = InputSpec.from_dict(meta["spec"])
-    network = build_network(instantiate(OmegaConf.create(meta["config"]["model"])), spec)
+    model = architecture(meta["config"]["model"])  # without model.init_from & co.
+    network = build_network(instantiate(OmegaConf.create(model)), spec)
     module = InferencePipeline(network, spec, preprocessor(meta, spec))
     module.load_state_dict(load(weights), strict=True)
     pipeline = ExportPipeline(module).eval()

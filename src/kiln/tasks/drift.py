@@ -72,6 +72,7 @@ def model_predictor(ckpt: dict, data=None):
         build_module,
         checkpoint_config,
     )
+    from kiln.models.finetune import architecture
     from kiln.training.module import KilnModule
 
     meta = ckpt["kiln"]
@@ -79,7 +80,7 @@ def model_predictor(ckpt: dict, data=None):
     layout = spec.extra.get("layout")
     if layout is not None:
         train_cfg = OmegaConf.create(meta["config"])
-        network = build_network(build(train_cfg.model, "model"), spec)
+        network = build_network(build(architecture(train_cfg.model), "model"), spec)
         pre = TabularPreprocessor.from_layout(layout)
         module = KilnModule(network=network, spec=spec, preprocessor=pre)
     else:

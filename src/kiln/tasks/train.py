@@ -16,7 +16,9 @@ from kiln.errors import Interrupted, KilnError
 from kiln.files import atomic as atomic_files
 from kiln.files.atomic import write_json
 from kiln.files.leftovers import clean_partials
+from kiln.models.finetune import load_initial_weights
 from kiln.training import distributed
+from kiln.training.augment import resolve_augment
 from kiln.training.builders import build_datamodule, build_module, build_trainer
 from kiln.training.calibration import calibrate_best
 from kiln.training.checkpoints import (
@@ -55,6 +57,7 @@ def run(cfg: DictConfig) -> dict[str, float]:
 
     dm = build_datamodule(cfg.data)
     resolve_defaults(cfg, dm.spec)  # model=auto, monitor.*=auto: from the data, before any record
+    resolve_augment(cfg, dm.preprocessor)  # augment=auto: light for image files, else none
     if rank_zero and cfg.get("print_config", True):
         print_config(cfg)
     if rank_zero:
@@ -63,6 +66,8 @@ def run(cfg: DictConfig) -> dict[str, float]:
     plain = to_plain(cfg)
     module = build_module(cfg, dm, run_config=plain)  # an incompatible model is named first
     check_monitor(cfg.monitor, dm.spec.task, module.metric_directions)
+    if cfg.model.get("init_from") and not cfg.get("ckpt_path"):  # a resume has its own weights
+        log.info(load_initial_weights(module.network, cfg.model.init_from, cfg.model.get("init_strict", True)))
     resume_from = None
     if cfg.get("ckpt_path"):
         for line in clean_partials(Path(cfg.ckpt_path).parent):  # a killed run's temp files

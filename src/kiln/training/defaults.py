@@ -16,6 +16,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from kiln.data.spec import InputSpec
 from kiln.errors import KilnError
+from kiln.models import finetune
 from kiln.models.catalog import model_config, model_names, models_for
 from kiln.training.metrics import improves
 
@@ -106,8 +107,9 @@ def resolve_defaults(cfg: DictConfig, spec: InputSpec) -> list[str]:
             cfg.model.pop("name")
     if model_is_auto(cfg.get("model")):
         name = default_model(spec)
-        with open_dict(cfg):
-            cfg.model = OmegaConf.create(model_config(name))
+        kept = {k: cfg.model[k] for k in finetune.KEYS if cfg.model.get(k) is not None}
+        with open_dict(cfg):  # model.init_from & co. (kiln.models.finetune) stay
+            cfg.model = OmegaConf.create({**model_config(name), **kept})
         chosen.append(f"model={name} (the default for {spec.kind} data)")
     chosen += resolve_monitor(cfg, spec.task)
     for line in chosen:

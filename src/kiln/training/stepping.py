@@ -45,6 +45,14 @@ def adopt_automatic_progress(checkpoint: dict) -> None:
         loops[key] = {part: dict(counts) for part, counts in auto_steps.items()}
 
 
+def trainable(module) -> list:
+    """The parameters the optimizer steps: all but those model.freeze froze."""
+    params = [p for p in module.parameters() if p.requires_grad]
+    if not params:
+        raise KilnError("model.freeze froze every parameter, so nothing would train; freeze fewer.")
+    return params
+
+
 class ManualStepping:
     """Mixin for a LightningModule with ``optimizer_factory``, ``scheduler_cfg`` and ``monitor``."""
 
@@ -153,7 +161,7 @@ class ManualStepping:
         # a fused optimizer unscales inside its step, so the precision plugin cannot clip first
         fused = {} if self.gradient_clip_val else fused_kwargs(self.optimizer_factory, self.device)
         try:
-            opt = self.optimizer_factory(params=self.parameters(), **fused)
+            opt = self.optimizer_factory(params=trainable(self), **fused)
         except (TypeError, ValueError) as err:  # e.g. optimizer.betas=abc
             raise KilnError(
                 f"Could not build the optimizer from its config ({err}); check the optimizer.* values."
