@@ -101,9 +101,10 @@ def load_initial_weights(network: nn.Module, path: str, strict: bool = True) -> 
     if skipped:
         line += f"; skipped {len(skipped)} from the file ({', '.join(skipped[:4])}"
         line += ", ...)" if len(skipped) > 4 else ")"
-    if absent:
-        line += f"; {len(absent)} keep their fresh values ({', '.join(absent[:4])}"
-        line += ", ...)" if len(absent) > 4 else ")"
+    fresh = [k for k in own if k not in fits]
+    if fresh:
+        line += f"; {len(fresh)} keep their fresh values ({', '.join(fresh[:4])}"
+        line += ", ...)" if len(fresh) > 4 else ")"
     return line
 
 

@@ -121,8 +121,13 @@ class KilnModule(ManualStepping, EvalSteps, L.LightningModule):
     @override
     def train(self, mode: bool = True):
         super().train(mode)
-        for _, norm in frozen_norms(self.network) if mode else ():
-            norm.eval()  # model.freeze: a frozen norm layer keeps its statistics
+        return self.keep_frozen_norms() if mode else self
+
+    def keep_frozen_norms(self):
+        """model.freeze: a wholly frozen norm layer keeps its statistics (eval mode) in training
+        too; Lightning keeps each submodule's mode across validation."""
+        for _, norm in frozen_norms(self.network):
+            norm.eval()
         return self
 
     # -- forward and loss ---------------------------------------------------------------
@@ -148,6 +153,7 @@ class KilnModule(ManualStepping, EvalSteps, L.LightningModule):
     # -- steps --------------------------------------------------------------------------
     @override
     def on_fit_start(self) -> None:
+        self.keep_frozen_norms()
         if self.temperature is not None:  # train on raw logits (a warm start may bring a T);
             self.temperature.value.fill_(1.0)  # calibration refits it after fit
 
