@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 MAX_POOL_SIDE = 8  # images are average-pooled to at most 8x8 per channel before the PCA
+CHUNK = 1024  # images featurized at a time (a float copy of a whole training split is large)
 
 
 class Featurizer:
@@ -24,12 +25,15 @@ class Featurizer:
     list (``categorical_order``): metadata.json is written with sorted keys, and a featurizer
     that took the mapping's order from it read the columns alphabetically, i.e. swapped.
     ``pixel_range`` (images): the raw values that stand for black and white, so image files
-    can be put on the training data's scale.
+    can be put on the training data's scale. ``layout`` (images): "NCHW" floats, or "NHWC" for
+    a model that takes uint8 pixels (data=images), whose features are on the 0..255 scale.
     """
 
     def __init__(self, kind: str, numeric: list[str], categorical: dict[str, list[str]] | None = None,
-                 pca: dict | None = None, pixel_range: list[float] | None = None) -> None:  # fmt: skip
+                 pca: dict | None = None, pixel_range: list[float] | None = None,
+                 layout: str = "NCHW") -> None:  # fmt: skip
         self.kind = kind
+        self.layout = layout
         self.numeric = list(numeric)
         self.labels = dict(categorical or {})
         self.pca = pca
@@ -48,42 +52,51 @@ class Featurizer:
                 if c.type == "categorical"
             }
             return cls("schema", [f for f, _, _ in schema.numeric_features], labels)
+        if spec.kind == "image" and "image" in spec.extra:  # uint8 (N, H, W, C) files
+            return cls.fit_image(inputs[0], components, [0.0, 255.0], layout="NHWC")
         if spec.kind == "image":
             return cls.fit_image(inputs[0], components, getattr(dm, "pixel_range", None))
         names = getattr(dm, "feature_names", None) or [f"x{i}" for i in range(spec.shape[0])]
         return cls("tabular", list(names))
 
     @classmethod
-    def fit_image(cls, x: torch.Tensor, components: int, pixel_range=None) -> Featurizer:
+    def fit_image(cls, x: torch.Tensor, components: int, pixel_range=None,
+                  layout: str = "NCHW") -> Featurizer:  # fmt: skip
         """``pixel_range``: the data's black and white (a data module's ``pixel_range``);
         without one, the smallest and largest training value."""
         if pixel_range is None:
             pixel_range = [float(x.min()), float(x.max())]
-        pooled = _pool(x)
+        pooled = _pool(x, layout)
         mean = pooled.mean(0)
         k = max(0, min(int(components), pooled.shape[1], pooled.shape[0] - 1))
         _, _, vt = torch.linalg.svd(pooled - mean, full_matrices=False)
         pca = {"mean": mean.tolist(), "components": vt[:k].tolist()}
-        channels = x.shape[1]
+        channels = x.shape[3 if layout == "NHWC" else 1]
         names = [f"channel{c}_{s}" for c in range(channels) for s in ("mean", "std")]
-        return cls("image", names + [f"pca{i}" for i in range(k)], pca=pca, pixel_range=pixel_range)
+        return cls("image", names + [f"pca{i}" for i in range(k)], pca=pca,
+                   pixel_range=pixel_range, layout=layout)  # fmt: skip
 
     def to_dict(self) -> dict:
         return {"kind": self.kind, "numeric": self.numeric, "categorical": self.labels,
                 "categorical_order": list(self.labels),
-                "pca": self.pca, "pixel_range": self.pixel_range}  # fmt: skip
+                "pca": self.pca, "pixel_range": self.pixel_range, "layout": self.layout}  # fmt: skip
 
     @classmethod
     def from_dict(cls, d: dict) -> Featurizer:
         labels = d.get("categorical") or {}
         order = d.get("categorical_order") or list(labels)  # a checkpoint's dict keeps its order
         labels = {name: labels[name] for name in order}
-        return cls(d["kind"], d["numeric"], labels, d.get("pca"), d.get("pixel_range"))
+        return cls(d["kind"], d["numeric"], labels, d.get("pca"), d.get("pixel_range"),
+                   d.get("layout") or "NCHW")  # fmt: skip
 
     # -- using --------------------------------------------------------------------------
     def __call__(self, inputs: list) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         if self.kind == "image":
-            return self._image(torch.as_tensor(inputs[0], dtype=torch.float32)), {}
+            x = torch.as_tensor(inputs[0])
+            parts = [
+                self._image(_nchw(x[i : i + CHUNK], self.layout)) for i in range(0, len(x), CHUNK)
+            ]
+            return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}, {}
         x_num = np.asarray(inputs[0])
         num = {name: x_num[:, i] for i, name in enumerate(self.numeric)}
         cat = {}
@@ -106,10 +119,19 @@ class Featurizer:
         return out
 
 
-def _pool(x: torch.Tensor) -> torch.Tensor:
-    """(N, C, H, W) -> (N, C*h*w) with h, w <= MAX_POOL_SIDE, in float64."""
-    h, w = min(x.shape[2], MAX_POOL_SIDE), min(x.shape[3], MAX_POOL_SIDE)
-    return F.adaptive_avg_pool2d(x.float(), (h, w)).flatten(1).double()
+def _nchw(x: torch.Tensor, layout: str) -> torch.Tensor:
+    """float32 (N, C, H, W) from either layout (uint8 NHWC pixels keep their 0..255 scale)."""
+    return (x.permute(0, 3, 1, 2) if layout == "NHWC" else x).to(torch.float32)
+
+
+def _pool(x: torch.Tensor, layout: str = "NCHW") -> torch.Tensor:
+    """(N, C, H, W) (or NHWC) -> (N, C*h*w) with h, w <= MAX_POOL_SIDE, in float64, in chunks."""
+    parts = []
+    for i in range(0, max(len(x), 1), CHUNK):
+        part = _nchw(x[i : i + CHUNK], layout)
+        h, w = min(part.shape[2], MAX_POOL_SIDE), min(part.shape[3], MAX_POOL_SIDE)
+        parts.append(F.adaptive_avg_pool2d(part, (h, w)).flatten(1).double())
+    return torch.cat(parts)
 
 
 def restore_order(profile: dict | None, schema: dict | None) -> None:

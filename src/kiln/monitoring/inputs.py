@@ -67,7 +67,8 @@ def _read_folder(p: Path, featurizer, spec: dict) -> np.ndarray:
         )
     from kiln.monitoring.images import read_image_folder
 
-    return read_image_folder(p, tuple(spec["shape"]), featurizer.pixel_range)
+    image = (spec.get("extra") or {}).get("image")  # a model of image files: uint8 NHWC
+    return read_image_folder(p, tuple(spec["shape"]), featurizer.pixel_range, image)
 
 
 def read_inputs(
@@ -92,6 +93,8 @@ def read_inputs(
             f"input {path} is neither a table nor an array file; use .csv, .parquet, .npy or .npz."
         )
     shape = tuple(spec["shape"])
+    if getattr(featurizer, "layout", "NCHW") == "NHWC":  # uint8 pixels, as the model takes them
+        shape = (*shape[1:], shape[0])
     if featurizer.kind in ("tabular", "image") and suffix in ARRAYS:
         x = _read_array(p)
         if featurizer.kind == "image" and x.ndim == len(shape) and shape[0] == 1:
@@ -100,7 +103,8 @@ def read_inputs(
             raise KilnError(
                 f"input {path} holds samples of shape {tuple(x.shape[1:])} but the model takes {shape}; pass data of the model's shape."
             )
-        inputs = [x.astype(np.float32, copy=False)]
+        nhwc = getattr(featurizer, "layout", "NCHW") == "NHWC"
+        inputs = [_pixels(x, path) if nhwc else x.astype(np.float32, copy=False)]
     elif featurizer.kind == "image":
         raise KilnError(
             f"input {path} is a table but the model takes images of shape {shape}; pass a .npy or .npz array."
@@ -132,6 +136,17 @@ def read_inputs(
         raise KilnError(f"input {path} has no rows; pass a batch with at least one row.")
     check_finite(path, inputs[0], featurizer.kind)
     return inputs
+
+
+def _pixels(x: np.ndarray, path) -> np.ndarray:
+    """An array for a model of uint8 pixels: values 0..255, kept as uint8."""
+    if x.dtype != np.uint8:
+        if x.size and not (np.isfinite(x).all() and x.min() >= 0 and x.max() <= 255):
+            raise KilnError(
+                f"input {path} holds values outside 0..255; pass uint8 pixels (N, H, W, C)."
+            )
+        x = np.rint(x).astype(np.uint8)
+    return x
 
 
 def check_finite(path, x: np.ndarray, kind: str) -> None:

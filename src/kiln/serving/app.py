@@ -20,6 +20,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from kiln.serving.batcher import MicroBatcher
 from kiln.serving.drift_window import DriftWindow
 from kiln.serving.guard import Guard
+from kiln.serving.image_requests import UPLOAD_DOC, read_images
 from kiln.serving.predictor import Predictor
 from kiln.serving.request_body import http_error, read_records
 from kiln.serving.schema import InputError
@@ -128,20 +129,25 @@ def create_app(predictor: Predictor, settings: ServeSettings | None = None) -> F
             "requestBody": {
                 "required": True,
                 "content": {
-                    "application/json": {"schema": body_schema, "example": schema.example()}
+                    "application/json": {"schema": body_schema, "example": schema.example()},
+                    **(UPLOAD_DOC if schema.kind == "image" else {}),
                 },
             }
         },
     )
     async def predict(request: Request) -> Response:
-        """One record (a JSON object) or a list of records -> predictions (with probabilities)."""
-        records, single = await read_records(
-            request, settings.max_body_bytes, settings.max_rows, settings.body_timeout_s
-        )
-        try:
-            inputs, missing, unknown = predictor.encode(records)
-        except InputError as err:
-            raise http_error(422, str(err)) from None
+        """One record (a JSON object) or a list of records -> predictions (with probabilities);
+        an image model also takes image files as multipart/form-data (answered as a list)."""
+        if schema.kind == "image":  # decoding takes a thread, not the event loop
+            inputs, missing, unknown, single = await read_images(request, predictor, settings)
+        else:
+            records, single = await read_records(
+                request, settings.max_body_bytes, settings.max_rows, settings.body_timeout_s
+            )
+            try:
+                inputs, missing, unknown = predictor.encode(records)
+            except InputError as err:
+                raise http_error(422, str(err)) from None
         telemetry.observe_inputs(missing, unknown)
         if state["batcher"] is not None:
             out = await state["batcher"].submit(inputs)

@@ -114,6 +114,8 @@ def infer_schema(dm, spec, pipeline: nn.Module, test_inputs: list[np.ndarray]):
     """The raw fields of a request: kiln's table schema, else feature names or a tensor shape."""
     if "schema" in spec.extra:
         return InputSchema.from_dict({"kind": "schema", "schema": spec.extra["schema"]})
+    if "image" in spec.extra:  # image files (data=images): the graph takes uint8 NHWC
+        return InputSchema.from_dict({"kind": "image", "image": spec.extra["image"]})
     if spec.kind == "tabular":
         names = getattr(dm, "feature_names", None) or [f"x{i}" for i in range(spec.shape[0])]
         schema = InputSchema.for_table(list(names))

@@ -84,6 +84,8 @@ class Predictor:
                 "kiln predict and kiln serve do not encode from records or files yet; call "
                 "kiln.load(<artifact>).run([tokens, lengths]) from Python."
             )
+        if self.schema.kind == "image" and not _records(data):
+            return self.schema.encode_sources(data if isinstance(data, list) else [data])
         if isinstance(data, pd.DataFrame):
             return self.schema.encode_frame(data)
         if isinstance(data, dict):
@@ -96,7 +98,8 @@ class Predictor:
 
     # -- user-facing --------------------------------------------------------------------
     def predict(self, data) -> pd.DataFrame:
-        """One row per input row: ``prediction`` plus ``proba_<label>`` columns for classifiers."""
+        """One row per input row: ``prediction`` plus ``proba_<label>`` columns for classifiers.
+        An image model also takes image paths, PIL images or arrays (one, or a list of them)."""
         inputs, _, _ = self.encode(data)
         index = data.index if isinstance(data, pd.DataFrame) else None
         return self.to_frame(self.run(inputs), index)
@@ -139,6 +142,13 @@ class Predictor:
         if self.task == "regression":
             return ["prediction"]
         return ["prediction", *(f"proba_{label}" for label in self.labels)]
+
+
+def _records(data) -> bool:
+    """Whether ``data`` is a frame or JSON records, rather than images (paths, PIL, arrays)."""
+    if isinstance(data, (pd.DataFrame, dict)):
+        return True
+    return isinstance(data, list) and bool(data) and all(isinstance(d, dict) for d in data)
 
 
 def load(artifact: str | Path, threads: int = 1, trust_targets=None) -> Predictor:

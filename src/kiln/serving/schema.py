@@ -48,6 +48,10 @@ class InputSchema:
             from kiln.serving.table_inputs import TableInputs
 
             return TableInputs(d["schema"])
+        if d["kind"] == "image":  # image files: uint8 (N, H, W, C)
+            from kiln.serving.image_inputs import ImageInputs
+
+            return ImageInputs(d["image"])
         return cls(d["kind"], d["features"])
 
     @classmethod

@@ -78,10 +78,12 @@ def model_predictor(ckpt: dict, data=None):
     meta = ckpt["kiln"]
     spec = InputSpec.from_dict(meta["spec"])
     layout = spec.extra.get("layout")
-    if layout is not None:
+    if layout is not None or "image" in spec.extra:  # rebuilt from the weights alone
+        from kiln.preprocessing.images import ImageInput
+
         train_cfg = OmegaConf.create(meta["config"])
         network = build_network(build(architecture(train_cfg.model), "model"), spec)
-        pre = TabularPreprocessor.from_layout(layout)
+        pre = TabularPreprocessor.from_layout(layout) if layout is not None else ImageInput()
         module = KilnModule(network=network, spec=spec, preprocessor=pre)
     else:
         train_cfg = checkpoint_config(ckpt, data)

@@ -1,4 +1,5 @@
-"""Predict a CSV or Parquet file with an exported artifact: the same rows out, plus predictions."""
+"""Predict a CSV or Parquet file (or, for an image model, a folder of images) with an exported
+artifact: the same rows out, plus predictions."""
 
 from __future__ import annotations
 
@@ -30,7 +31,16 @@ def run(cfg: DictConfig) -> dict:
     predictor = Predictor(cfg.artifact, threads=int(cfg.threads), trust_targets=trust_from(cfg))
     writer = ChunkWriter(dst, overwrite=bool(cfg.overwrite))
     try:
-        for i, chunk in enumerate(read_chunks(src, int(cfg.chunk_rows), cfg.get("sep"))):
+        if predictor.schema.kind == "image":  # a folder of images, or a CSV of their paths
+            from kiln.serving.image_batch import predict_images
+
+            predict_images(predictor, src, writer, int(cfg.chunk_rows), cfg.get("sep"))
+        tables = (
+            ()
+            if predictor.schema.kind == "image"
+            else read_chunks(src, int(cfg.chunk_rows), cfg.get("sep"))
+        )
+        for i, chunk in enumerate(tables):
             if i == 0:
                 needed = predictor.schema.frame_columns()
                 check_separator(chunk.columns, needed, f"input={src}", "sep")

@@ -1,0 +1,44 @@
+"""A /predict request to an image model: JSON records of base64 images, or image files as
+multipart/form-data, decoded in a worker thread (a large image must not stall the event loop).
+An image over the model's pixel limit is a 413, refused from its header; any other bad image
+a 422 naming it."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import Request
+
+from kiln.serving.image_inputs import ImageTooLargeInput
+from kiln.serving.request_body import http_error, read_records
+from kiln.serving.schema import InputError
+from kiln.serving.uploads import is_multipart, read_uploads
+
+UPLOAD_DOC = {
+    "multipart/form-data": {
+        "schema": {
+            "type": "object",
+            "properties": {
+                "image": {"type": "array", "items": {"type": "string", "format": "binary"}}
+            },
+        }
+    }
+}
+
+
+async def read_images(request: Request, predictor, settings):
+    """(inputs, missing, unknown, single) of the request's images."""
+    limits = (settings.max_body_bytes, settings.max_rows, settings.body_timeout_s)
+    if is_multipart(request):
+        files = await read_uploads(request, *limits)
+        encode, data, single = predictor.schema.encode_uploads, files, False
+    else:
+        records, single = await read_records(request, *limits)
+        encode, data = predictor.encode, records
+    try:
+        inputs, missing, unknown = await asyncio.to_thread(encode, data)
+    except ImageTooLargeInput as err:
+        raise http_error(413, str(err)) from None
+    except InputError as err:
+        raise http_error(422, str(err)) from None
+    return inputs, missing, unknown, single
