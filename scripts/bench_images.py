@@ -16,7 +16,7 @@ cache's bytes against N x H x W x C, and the ratio a/b from the second epoch on.
 times the input pipelines alone (batches produced and augmented, no network step).
 
     python scripts/bench_images.py [--images 10000] [--epochs 3] [--batch 256]
-        [--channels 8 16] [--threads 2] [--no-model]
+        [--channels 8 16] [--threads 2] [--no-model] [--device cpu|cuda]
 """
 
 from __future__ import annotations
@@ -95,6 +95,7 @@ def kiln_config(folder: Path, out: str, args):
                 "callbacks=none",
                 "logger=none",
                 f"threads={args.threads}",
+                f"trainer={'gpu' if args.device == 'cuda' else 'cpu'}",
                 f"paths.output_dir={out}",
                 f"trainer.max_epochs={args.epochs}",
                 "+trainer.limit_val_batches=0",
@@ -167,9 +168,11 @@ def run_hand(folder: Path, n: int, args) -> dict:
     files = [files[i] for i in rng.permutation(len(files))[:n]]  # as many as kiln trains on
     labels = [int(f.parent.name.removeprefix("class")) for f in files]
     loader = DataLoader(FolderImages(files, labels), batch_size=args.batch, shuffle=True,
-                        num_workers=2, persistent_workers=True)  # fmt: skip
+                        num_workers=2, persistent_workers=True,
+                        pin_memory=args.device == "cuda")  # fmt: skip
     torch.manual_seed(0)
     net = CNN((3, SIZE, SIZE), CLASSES, channels=args.channels, hidden=args.hidden, dropout=0.0)
+    net = net.to(args.device)
     opt = torch.optim.AdamW(net.parameters(), lr=1e-3)
     seconds = []
     for _ in range(args.epochs):
@@ -177,10 +180,13 @@ def run_hand(folder: Path, n: int, args) -> dict:
         for x, y in loader:
             if args.no_model:
                 continue
+            x, y = x.to(args.device, non_blocking=True), y.to(args.device, non_blocking=True)
             loss = F.cross_entropy(net(x), y)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+        if args.device == "cuda":
+            torch.cuda.synchronize()
         seconds.append(time.perf_counter() - t)
     return {"seconds": seconds, "images": n}
 
@@ -194,6 +200,7 @@ def main() -> None:
     p.add_argument("--hidden", type=int, default=32)
     p.add_argument("--threads", type=int, default=2, help="torch threads of the training process")
     p.add_argument("--no-model", action="store_true", help="time the input pipelines alone")
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     p.add_argument("--folder", type=Path, default=None, help="reuse a folder written before")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
@@ -206,7 +213,7 @@ def main() -> None:
     hand = run_hand(folder, kiln["images"], args)
     what = "input pipeline only" if args.no_model else f"CNN channels={args.channels}"
     print(f"\n{kiln['images']} training images of {SIZE}x{SIZE}, batch {args.batch}, {what}, "
-          f"{args.threads} torch threads, {os.cpu_count()} CPUs\n")  # fmt: skip
+          f"{args.device}, {args.threads} torch threads, {os.cpu_count()} CPUs\n")  # fmt: skip
     print("| epoch | kiln images/s | hand loop images/s | kiln / hand |")
     print("|---|---|---|---|")
     for e, (a, b) in enumerate(zip(kiln["seconds"], hand["seconds"], strict=True), 1):

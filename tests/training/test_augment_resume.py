@@ -41,4 +41,6 @@ def test_resumed_augmented_run_equals_the_uninterrupted_one(runs, folder):
     # and the augmentation did change training: a run without it ends elsewhere
     plain = train(runs, *common, "augment=none")
     c = torch.load(run_dir(plain) / "checkpoints/last.ckpt", weights_only=True)
-    assert not torch.equal(a["state_dict"]["network.head.5.weight"], c["state_dict"]["network.head.5.weight"])
+    assert not torch.equal(
+        a["state_dict"]["network.head.5.weight"], c["state_dict"]["network.head.5.weight"]
+    )

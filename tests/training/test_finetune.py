@@ -59,7 +59,9 @@ def test_strict_and_matching_names(runs, start, tmp_path, caplog):
 
 
 def test_bad_paths_and_patterns_are_one_sentence(runs, tmp_path, start):
-    with pytest.raises(KilnError, match=r"^model.init_from=\S+nothing.ckpt is not a file; pass a kiln"):
+    with pytest.raises(
+        KilnError, match=r"^model.init_from=\S+nothing.ckpt is not a file; pass a kiln"
+    ):
         train(runs, *SMALL, f"model.init_from={tmp_path / 'nothing.ckpt'}")
     junk = tmp_path / "junk.safetensors"
     junk.write_bytes(b"not weights")

@@ -56,7 +56,9 @@ class ResNet(nn.Module):
         c_in, size = in_shape[0], min(in_shape[1:])
         stride = stem_stride_for(size) if stem_stride is None else stem_stride
         if stride not in (1, 2, 4):
-            raise KilnError(f"model.stem_stride={stem_stride} must be 1, 2 or 4 (or null: by size).")
+            raise KilnError(
+                f"model.stem_stride={stem_stride} must be 1, 2 or 4 (or null: by size)."
+            )
         self.stem = nn.Sequential(
             nn.Conv2d(c_in, channels[0], 3, min(stride, 2), 1, bias=False),
             nn.BatchNorm2d(channels[0]),

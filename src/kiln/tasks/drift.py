@@ -65,6 +65,7 @@ def model_predictor(ckpt: dict, data=None):
     """
     from kiln.data.spec import InputSpec
     from kiln.models import build_network
+    from kiln.models.finetune import architecture
     from kiln.preprocessing.tabular import TabularPreprocessor
     from kiln.training.builders import (
         build,
@@ -72,7 +73,6 @@ def model_predictor(ckpt: dict, data=None):
         build_module,
         checkpoint_config,
     )
-    from kiln.models.finetune import architecture
     from kiln.training.module import KilnModule
 
     meta = ckpt["kiln"]

@@ -67,7 +67,11 @@ def run(cfg: DictConfig) -> dict[str, float]:
     module = build_module(cfg, dm, run_config=plain)  # an incompatible model is named first
     check_monitor(cfg.monitor, dm.spec.task, module.metric_directions)
     if cfg.model.get("init_from") and not cfg.get("ckpt_path"):  # a resume has its own weights
-        log.info(load_initial_weights(module.network, cfg.model.init_from, cfg.model.get("init_strict", True)))
+        log.info(
+            load_initial_weights(
+                module.network, cfg.model.init_from, cfg.model.get("init_strict", True)
+            )
+        )
     resume_from = None
     if cfg.get("ckpt_path"):
         for line in clean_partials(Path(cfg.ckpt_path).parent):  # a killed run's temp files

@@ -18,9 +18,9 @@ import logging
 from importlib import resources
 
 import numpy as np
-import yaml
 import torch
 import torch.nn.functional as F
+import yaml
 from omegaconf import DictConfig, OmegaConf, open_dict
 from torch import Tensor, nn
 
@@ -55,7 +55,9 @@ def resolve_augment(cfg: DictConfig, preprocessor: nn.Module | None) -> str | No
     given = {k: v for k, v in node.items() if k != "name" and v is not None}
     with open_dict(cfg):
         cfg.augment = OmegaConf.create({**preset(name), **given})
-    log.info("defaults: augment=%s (%s)", name, "image files" if name != "none" else "no image files")
+    log.info(
+        "defaults: augment=%s (%s)", name, "image files" if name != "none" else "no image files"
+    )
     return name
 
 
@@ -80,7 +82,9 @@ def build_augment(node, preprocessor: nn.Module | None, spec: InputSpec) -> Batc
             f"augment.{unknown[0]} is not an augmentation key; use one of {', '.join(KEYS)}."
         )
     ops = {k: node.get(k) for k in KEYS}
-    active = [k for k in ("crop", "flip", "affine", "jitter", "erasing", "mixup", "cutmix") if ops[k]]
+    active = [
+        k for k in ("crop", "flip", "affine", "jitter", "erasing", "mixup", "cutmix") if ops[k]
+    ]
     if not active:
         return None
     found = image_input(preprocessor)
@@ -97,16 +101,22 @@ def build_augment(node, preprocessor: nn.Module | None, spec: InputSpec) -> Batc
     try:
         return BatchAugment(found, spec.num_outputs, **ops)
     except (TypeError, ValueError) as err:  # kornia's own range checks (hue above 0.5, ...)
-        raise KilnError(f"Could not build augment={node.get('name')} ({err}); check the augment.* values.") from None
+        raise KilnError(
+            f"Could not build augment={node.get('name')} ({err}); check the augment.* values."
+        ) from None
 
 
 def _pair(value, name: str) -> tuple[float, float]:
     try:
         low, high = (float(v) for v in value)
     except (TypeError, ValueError):
-        raise KilnError(f"augment.{name}={value!r} must be a pair [low, high]; e.g. [0.8, 1.0].") from None
+        raise KilnError(
+            f"augment.{name}={value!r} must be a pair [low, high]; e.g. [0.8, 1.0]."
+        ) from None
     if not 0 < low <= high:
-        raise KilnError(f"augment.{name}={value!r} must be a pair 0 < low <= high; e.g. [0.8, 1.0].")
+        raise KilnError(
+            f"augment.{name}={value!r} must be a pair 0 < low <= high; e.g. [0.8, 1.0]."
+        )
     return low, high
 
 
@@ -122,16 +132,23 @@ class BatchAugment:
         self.image_input, self.classes = image_input, classes
         self.ops: list[nn.Module] = []
         self.size: tuple[int, int] | None = None  # the crop's output size: the batch's own
-        self.crop_p, self.crop_scale = float(ops["crop"] or 0), _pair(ops["crop_scale"] or (1, 1), "crop_scale")
+        self.crop_p, self.crop_scale = (
+            float(ops["crop"] or 0),
+            _pair(ops["crop_scale"] or (1, 1), "crop_scale"),
+        )
         if ops["flip"]:
             self.ops.append(K.RandomHorizontalFlip(p=float(ops["flip"])))
         if ops["affine"]:
             t = float(ops["translate"] or 0)
             self.ops.append(
-                K.RandomAffine(degrees=float(ops["rotate"] or 0), translate=(t, t), p=float(ops["affine"]))
+                K.RandomAffine(
+                    degrees=float(ops["rotate"] or 0), translate=(t, t), p=float(ops["affine"])
+                )
             )
         if ops["jitter"]:
-            strengths = [float(ops[k] or 0) for k in ("brightness", "contrast", "saturation", "hue")]
+            strengths = [
+                float(ops[k] or 0) for k in ("brightness", "contrast", "saturation", "hue")
+            ]
             self.ops.append(K.ColorJitter(*strengths, p=float(ops["jitter"])))
         if ops["erasing"]:
             self.ops.append(K.RandomErasing(p=float(ops["erasing"])))
@@ -176,7 +193,9 @@ class BatchAugment:
             ch, cw = round(h * (1 - lam) ** 0.5), round(w * (1 - lam) ** 0.5)
             top, left = (int(torch.randint(0, s - c + 1, ())) for s, c in ((h, ch), (w, cw)))
             x = x.clone()
-            x[..., top : top + ch, left : left + cw] = x[order][..., top : top + ch, left : left + cw]
+            x[..., top : top + ch, left : left + cw] = x[order][
+                ..., top : top + ch, left : left + cw
+            ]
             lam = 1 - ch * cw / (h * w)
         else:
             x = x * lam + x[order] * (1 - lam)

@@ -184,7 +184,9 @@ class KilnModule(ManualStepping, EvalSteps, L.LightningModule):
         x, y = self.split_batch(batch)
         soft = None  # augment=...: mixup/cutmix targets
         if self.augment is not None:
-            seed = augment_seed(self.seed, self.global_step, self._pending_micro_batches, self.global_rank)
+            seed = augment_seed(
+                self.seed, self.global_step, self._pending_micro_batches, self.global_rank
+            )
             x, soft = self.augment(x, y, seed)
         z = self.raw_output(x)
         if self.members and self.network.training:

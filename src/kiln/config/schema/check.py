@@ -13,7 +13,13 @@ from omegaconf.errors import ValidationError
 from kiln.config.schema.fields import bounds_in_words, in_range
 from kiln.errors import KilnError
 
-KINDS = {int: "an integer", float: "a number", bool: "true or false", str: "a string", list: "a list"}
+KINDS = {
+    int: "an integer",
+    float: "a number",
+    bool: "true or false",
+    str: "a string",
+    list: "a list",
+}
 
 
 def check_schema(cfg: DictConfig, schema: type) -> None:
