@@ -37,6 +37,12 @@ def architecture(node):
     return node
 
 
+def given(node) -> dict:
+    """The fine-tuning keys of a model node set to other than their defaults (null, true, [])."""
+    defaults = {"init_from": None, "init_strict": True, "freeze": []}
+    return {k: node[k] for k in KEYS if k in node and node[k] != defaults[k]}
+
+
 def read_weights(path: str) -> dict[str, Tensor]:
     """The network's tensors in a kiln checkpoint or a .safetensors file, by network name."""
     p = Path(path)
