@@ -94,7 +94,7 @@ def kiln_config(folder: Path, out: str, args):
                 "scheduler=none",
                 "callbacks=none",
                 "logger=none",
-                f"threads={args.threads}",
+                f"threads={'null' if args.threads is None else args.threads}",
                 f"trainer={'gpu' if args.device == 'cuda' else 'cpu'}",
                 f"paths.output_dir={out}",
                 f"trainer.max_epochs={args.epochs}",
@@ -198,22 +198,28 @@ def main() -> None:
     p.add_argument("--batch", type=int, default=256)
     p.add_argument("--channels", type=int, nargs="+", default=[8, 16])
     p.add_argument("--hidden", type=int, default=32)
-    p.add_argument("--threads", type=int, default=2, help="torch threads of the training process")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch threads of both training processes (default: kiln's rule, threads=null, and torch's default for the hand loop)")  # fmt: skip
     p.add_argument("--no-model", action="store_true", help="time the input pipelines alone")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     p.add_argument("--folder", type=Path, default=None, help="reuse a folder written before")
     args = p.parse_args()
-    torch.set_num_threads(args.threads)
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    hand_threads = torch.get_num_threads()
     folder = args.folder or Path(tempfile.mkdtemp(prefix="kiln-images-"))
     if not any(folder.glob("*/*.png")):
         t = time.perf_counter()
         write_images(folder, args.images)
         print(f"wrote {args.images} PNG files to {folder} in {time.perf_counter() - t:.1f} s")
     kiln = run_kiln(folder, args)
+    kiln_threads = torch.get_num_threads()  # as kiln's Trainer left it (threads=null: by size)
+    torch.set_num_threads(hand_threads)
     hand = run_hand(folder, kiln["images"], args)
     what = "input pipeline only" if args.no_model else f"CNN channels={args.channels}"
     print(f"\n{kiln['images']} training images of {SIZE}x{SIZE}, batch {args.batch}, {what}, "
-          f"{args.device}, {args.threads} torch threads, {os.cpu_count()} CPUs\n")  # fmt: skip
+          f"{args.device}, torch threads: kiln {kiln_threads}, hand loop {hand_threads} "
+          f"(+2 workers), {os.cpu_count()} CPUs\n")  # fmt: skip
     print("| epoch | kiln images/s | hand loop images/s | kiln / hand |")
     print("|---|---|---|---|")
     for e, (a, b) in enumerate(zip(kiln["seconds"], hand["seconds"], strict=True), 1):
