@@ -79,13 +79,13 @@ def test_bad_folders_get_one_sentence(digits, tmp_path):
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "0.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
-    wide = tmp_path / "wide"
+    wide = tmp_path / "wide"  # 16-bit pixels: scaled to 8 bits, as training decodes them
     wide.mkdir()
-    Image.fromarray(np.zeros((8, 8), np.uint16)).save(wide / "0.png")
+    Image.fromarray(np.full((8, 8), 65535, np.uint16)).save(wide / "0.png")
+    np.testing.assert_allclose(read_image_folder(wide, (1, 8, 8), [0.0, 16.0]), 16.0)
     for folder, needle in [
         (empty, "holds no images"),
-        (broken, "0.png could not be read"),
-        (wide, "save the batch as 8-bit PNG or JPEG images"),
+        (broken, "0.png is not an image Pillow can read"),
     ]:
         with pytest.raises(KilnError, match=needle):
             drift(digits, ref, folder)

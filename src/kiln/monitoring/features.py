@@ -95,7 +95,7 @@ class Featurizer:
             x = torch.as_tensor(inputs[0])
             parts = [
                 self._image(_nchw(x[i : i + CHUNK], self.layout)) for i in range(0, len(x), CHUNK)
-            ]
+            ] or [self._image(_nchw(x, self.layout))]
             return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}, {}
         x_num = np.asarray(inputs[0])
         num = {name: x_num[:, i] for i, name in enumerate(self.numeric)}

@@ -65,8 +65,10 @@ class ImageInputs:
         try:
             return decode_image(source, (self.height, self.width), self.channels, self.fit,
                                 self.max_pixels, name=name)  # fmt: skip
-        except ImageTooLarge as err:
-            raise ImageTooLargeInput(str(err)) from None
+        except ImageTooLarge as err:  # the limit is the model's (data.max_pixels at training)
+            raise ImageTooLargeInput(
+                f"{str(err).rsplit(';', 1)[0]}; send a smaller image."
+            ) from None
         except KilnError as err:
             raise InputError(str(err)) from None
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import asyncio
 
-from fastapi import Request
+from fastapi import HTTPException, Request
 
 from kiln.serving.image_inputs import ImageTooLargeInput
-from kiln.serving.request_body import http_error, read_records
+from kiln.serving.request_body import check_content_type, http_error, read_records
 from kiln.serving.schema import InputError
 from kiln.serving.uploads import is_multipart, read_uploads
 
@@ -33,6 +33,14 @@ async def read_images(request: Request, predictor, settings):
         files = await read_uploads(request, *limits)
         encode, data, single = predictor.schema.encode_uploads, files, False
     else:
+        try:
+            check_content_type(request.headers.get("content-type"))
+        except HTTPException:
+            raise http_error(
+                415,
+                "body is neither JSON nor multipart/form-data; send image files as multipart "
+                '(curl -F image=@a.png) or JSON records {"image": "<base64>"}.',
+            ) from None
         records, single = await read_records(request, *limits)
         encode, data = predictor.encode, records
     try:

@@ -31,16 +31,14 @@ def run(cfg: DictConfig) -> dict:
     predictor = Predictor(cfg.artifact, threads=int(cfg.threads), trust_targets=trust_from(cfg))
     writer = ChunkWriter(dst, overwrite=bool(cfg.overwrite))
     try:
-        if predictor.schema.kind == "image":  # a folder of images, or a CSV of their paths
+        images = predictor.schema.kind == "image"  # a folder of images, or a CSV of paths
+        if images:
             from kiln.serving.image_batch import predict_images
 
             predict_images(predictor, src, writer, int(cfg.chunk_rows), cfg.get("sep"))
-        tables = (
-            ()
-            if predictor.schema.kind == "image"
-            else read_chunks(src, int(cfg.chunk_rows), cfg.get("sep"))
-        )
-        for i, chunk in enumerate(tables):
+        for i, chunk in enumerate(
+            () if images else read_chunks(src, int(cfg.chunk_rows), cfg.get("sep"))
+        ):
             if i == 0:
                 needed = predictor.schema.frame_columns()
                 check_separator(chunk.columns, needed, f"input={src}", "sep")

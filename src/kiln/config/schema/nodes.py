@@ -82,6 +82,10 @@ class Data:
     test_fraction: float | None = number("0.15")
     as_image: bool | None = flag()
     stratify: bool | None = flag()
+    # data=images (kiln.data.images.folder); size, channels, fit, cache: its own checks
+    max_pixels: int | None = integer("40000000", min=1)
+    cache_limit_bytes: int | None = integer("4294967296", min=1)
+    decode_workers: int | None = integer("4", min=1, words=("auto",))
 
 
 @dataclass

@@ -96,7 +96,7 @@ def decode_into(out: np.ndarray, paths: list[Path], labels: list[str], size: tup
                 channels: int, fit: str, max_pixels: int, workers: int,
                 on_bad_image: str) -> list[dict]:  # fmt: skip
     """Decode ``paths[i]`` into ``out[i]``; returns the files that failed ({path, reason}).
-    With ``on_bad_image=fail`` the first failure (in file order) is raised instead."""
+    With ``on_bad_image=fail`` the first failure (in path order) is raised instead."""
 
     def one(i: int) -> str | None:
         try:
@@ -107,12 +107,14 @@ def decode_into(out: np.ndarray, paths: list[Path], labels: list[str], size: tup
 
     with ThreadPoolExecutor(workers) as pool:
         reasons = list(pool.map(one, range(len(paths))))
-    bad = [{"path": str(p), "reason": r} for p, r in zip(paths, reasons, strict=True) if r]
+    bad = sorted(
+        ({"path": str(p), "reason": r} for p, r in zip(paths, reasons, strict=True) if r),
+        key=lambda b: b["path"],
+    )
     if bad and on_bad_image == "fail":
         more = f" ({len(bad) - 1} other file(s) failed too)" if len(bad) > 1 else ""
-        first = bad[0]["reason"].rstrip(".").rsplit(";", 1)[0]
         raise KilnError(
-            f"{first}{more}; replace or remove it, or pass data.on_bad_image=skip to leave bad files out."
+            f"{bad[0]['reason'].rstrip('.')}{more}, or pass data.on_bad_image=skip to leave bad files out."
         )
     return bad
 

@@ -57,36 +57,24 @@ class ImageFolderDataModule(InMemoryDataModule):
         self.workers = cache_mod.workers_for(decode_workers)
         self.path_column, self.label_column, self.name = path_column, label_column, name
         self._report: dict = {}
+        self.split_files: dict[str, list[str]] = {}  # the file of each row of each split
 
     def _prepare(self) -> None:
+        if self.fold is not None:
+            raise KilnError(
+                "data=images does not take test folds (data.test_folds); use a hold-out split or a test/ folder."
+            )
         listing = list_images(self.path, self.path_column, self.label_column)
         task, y, class_names = self._targets(listing)
         order, bounds = assign_splits(listing.splits, y, task != "regression", self.val_fraction,
                                       self.test_fraction, self.split_seed)  # fmt: skip
         paths = [listing.paths[i] for i in order]
-        started = time.perf_counter()
-        channels = self.channels
-        if channels == "auto":
-            channels = cache_mod.auto_channels(paths, self.workers)
-        h, w = self.size
-        x, where = cache_mod.allocate((len(paths), h, w, channels), self.cache,
-                                      self.cache_limit_bytes, self.cache_dir)  # fmt: skip
-        names = [f"image {p}" for p in paths]
-        bad = cache_mod.decode_into(x, paths, names, self.size, channels, self.fit,
-                                    self.max_pixels, self.workers, self.on_bad_image)  # fmt: skip
-        seconds = time.perf_counter() - started
-        keep = np.ones(len(paths), dtype=bool)
-        if bad:
-            failed = {b["path"] for b in bad}
-            keep = np.array([str(p) not in failed for p in paths])
-            log.warning("data: %d image(s) could not be decoded and were skipped (listed in "
-                        "data_report.json): %s", len(bad), ", ".join(sorted(failed)[:5]))  # fmt: skip
-        kept = cache_mod.compact(x, keep)
+        x, keep = self._decode(paths)
         yt = torch.as_tensor(
             y[order][keep], dtype=torch.float32 if task == "regression" else torch.long
         )
-        pixels = torch.from_numpy(x[:kept]) if kept < len(x) else torch.from_numpy(x)
-        self.splits = {}
+        pixels = torch.from_numpy(x)
+        self.splits, self.split_files = {}, {}
         start = 0
         for split, (a, b) in bounds.items():
             n = int(keep[a:b].sum())
@@ -95,7 +83,11 @@ class ImageFolderDataModule(InMemoryDataModule):
                     f"the {split} split of data.path={self.path} has no image left after skipping bad files; add images."
                 )
             self.splits[split] = (pixels[start : start + n], yt[start : start + n])
+            self.split_files[split] = [
+                str(p) for p, k in zip(paths[a:b], keep[a:b], strict=True) if k
+            ]
             start += n
+        channels, (h, w) = x.shape[-1], self.size
         self.preprocessor = ImageInput(channels).fit(self.splits["train"][0])
         if task == "regression":
             ytr = self.splits["train"][1].double()
@@ -106,6 +98,29 @@ class ImageFolderDataModule(InMemoryDataModule):
                               num_outputs=len(class_names) if task == "multiclass" else 1,
                               dataset=self.name or listing.name, class_names=class_names,
                               extra={"image": image})  # fmt: skip
+
+    def _decode(self, paths: list) -> tuple[np.ndarray, np.ndarray]:
+        """(the cache of the decoded images, in ``paths`` order less the skipped ones; which
+        of ``paths`` it holds). Fills the ``images`` part of the data report."""
+        started = time.perf_counter()
+        channels = self.channels
+        if channels == "auto":
+            channels = cache_mod.auto_channels(paths, self.workers)
+        h, w = self.size
+        x, where = cache_mod.allocate((len(paths), h, w, channels), self.cache,
+                                      self.cache_limit_bytes, self.cache_dir)  # fmt: skip
+        if where != "memory" and self.pin_to_device == "auto":
+            self.pin_to_device = False  # a cache too large for memory is too large for a GPU
+        names = [f"image {p}" for p in paths]
+        bad = cache_mod.decode_into(x, paths, names, self.size, channels, self.fit,
+                                    self.max_pixels, self.workers, self.on_bad_image)  # fmt: skip
+        seconds = time.perf_counter() - started
+        failed = {b["path"] for b in bad}
+        keep = np.array([str(p) not in failed for p in paths], dtype=bool)
+        if bad:
+            log.warning("data: %d image(s) could not be decoded and were skipped (listed in "
+                        "data_report.json): %s", len(bad), ", ".join(sorted(failed)[:5]))  # fmt: skip
+        kept = cache_mod.compact(x, keep)
         self._report = {"images": {"files": len(paths), "decoded": kept, "skipped": bad,
                                    "size": [h, w], "channels": channels, "fit": self.fit,
                                    "cache": where, "cache_bytes": int(kept * h * w * channels),
@@ -113,6 +128,7 @@ class ImageFolderDataModule(InMemoryDataModule):
                                    "decode_workers": self.workers}}  # fmt: skip
         log.info("data: %d images decoded in %.1f s into a %s cache of %.1f MB", kept, seconds,
                  where, kept * h * w * channels / 1e6)  # fmt: skip
+        return (x[:kept] if kept < len(x) else x), keep
 
     def _targets(self, listing) -> tuple[str, np.ndarray, list[str] | None]:
         """(task, y as class indices or values, class names) from the listing's labels."""
