@@ -122,3 +122,15 @@ def test_augmentation_never_runs_outside_training_steps():
     xa, soft = strong.augment(x, y, seed)
     plain.train()
     assert not torch.equal(plain.raw_output(xa), plain.raw_output(x))
+
+
+def test_bad_augment_settings_are_one_sentence(runs):
+    from tests.helpers import train
+
+    fast = ["debug=fast", "logger=none"]
+    with pytest.raises(KilnError, match=r"^augment=light augments image files \(data=images\)"):
+        train(runs, *fast, "augment=light")  # scikit-learn's digits: arrays, not image files
+    with pytest.raises(KilnError, match=r"^augment.flip=2 must be between 0 and 1"):
+        train(runs, *fast, "augment=light", "augment.flip=2")
+    with pytest.raises(KilnError, match=r"^augment.flop is not an augmentation key"):
+        train(runs, *fast, "+augment.flop=1")
