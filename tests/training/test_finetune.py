@@ -19,6 +19,14 @@ def start(tmp_path_factory):
     return train(runs, *SMALL, "seed=1")["best_checkpoint"]
 
 
+class Planter:
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
 def network(path):
     state = torch.load(path, weights_only=True)["state_dict"]
     return {k.removeprefix("network."): v for k, v in state.items() if k.startswith("network.")}
@@ -67,6 +75,12 @@ def test_bad_paths_and_patterns_are_one_sentence(runs, tmp_path, start):
     junk.write_bytes(b"not weights")
     with pytest.raises(KilnError, match=r"could not be read as weights"):
         train(runs, *SMALL, f"model.init_from={junk}")
+    planted = tmp_path / "planted"
+    evil = tmp_path / "evil.ckpt"  # a pickle that would run code: weights_only refuses it
+    torch.save({"state_dict": {}, "x": Planter(str(planted))}, evil)
+    with pytest.raises(KilnError, match=r"could not be read as weights \(UnpicklingError\)"):
+        train(runs, *SMALL, f"model.init_from={evil}")
+    assert not planted.exists()
     with pytest.raises(KilnError, match=r"^model.freeze pattern 'trunk\.\*' matches no parameter"):
         train(runs, *SMALL, "model.freeze=[trunk.*]")
     with pytest.raises(KilnError, match=r"^model.freeze froze every parameter"):
