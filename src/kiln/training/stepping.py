@@ -47,8 +47,9 @@ def adopt_automatic_progress(checkpoint: dict) -> None:
 
 def trainable(module) -> list:
     """The parameters the optimizer steps: all but those model.freeze froze."""
-    params = [p for p in module.parameters() if p.requires_grad]
-    if not params:
+    everything = list(module.parameters())
+    params = [p for p in everything if p.requires_grad]
+    if everything and not params:
         raise KilnError("model.freeze froze every parameter, so nothing would train; freeze fewer.")
     return params
 
