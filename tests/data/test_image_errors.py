@@ -127,7 +127,7 @@ def test_split_folder_mistakes(tmp_path):
     with pytest.raises(KilnError, match="has val/ but no train/ folder"):
         setup(only)
     few = two_classes(tmp_path / "few", per_class=2)
-    with pytest.raises(KilnError, match="only 2 training image"):
+    with pytest.raises(KilnError, match="class 'bright' has only 2 training image"):
         setup(few)
 
 

@@ -47,7 +47,11 @@ def test_class_folders_of_mixed_modes_and_sizes(tmp_path):
 
 def test_channels_follow_the_data(tmp_path):
     two_classes(tmp_path, per_class=6, grey=True)
-    assert setup(tmp_path).spec.shape == (1, 8, 8)  # all grey: one channel
+    grey = pattern()[..., 0]
+    Image.fromarray(grey).convert("P").save(tmp_path / "dark" / "grey_palette.png")
+    Image.fromarray(grey.astype(np.uint16) * 257).save(tmp_path / "dark" / "grey16.png")
+    Image.fromarray(grey).convert("LA").save(tmp_path / "bright" / "grey_alpha.png")
+    assert setup(tmp_path).spec.shape == (1, 8, 8)  # all grey (any grey mode): one channel
     Image.fromarray(pattern()).save(tmp_path / "dark" / "colour.png")
     dm = setup(tmp_path)
     assert dm.spec.shape == (3, 8, 8)

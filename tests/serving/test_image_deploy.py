@@ -52,6 +52,10 @@ def test_load_predict_paths_pil_and_arrays(model):
     np.testing.assert_allclose(got["proba_dark"], model["want"][:3], atol=TOL)
     assert list(got.columns) == ["prediction", "proba_bright", "proba_dark"]
     assert predictor.predict(str(files[0]))["prediction"].tolist() == [by_path["prediction"][0]]
+    batch = np.stack([decode_image(f, (8, 8), 3) for f in files[:4]])  # uint8 (N, H, W, C)
+    np.testing.assert_allclose(predictor.predict(batch)["proba_dark"], model["want"][:4], atol=TOL)
+    with pytest.raises(kiln.errors.KilnError, match="predict got no images"):
+        predictor.predict([])
 
 
 def test_kiln_predict_on_a_folder_and_a_csv(model, tmp_path):

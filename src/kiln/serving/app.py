@@ -20,7 +20,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from kiln.serving.batcher import MicroBatcher
 from kiln.serving.drift_window import DriftWindow
 from kiln.serving.guard import Guard
-from kiln.serving.image_requests import UPLOAD_DOC, read_images
+from kiln.serving.image_requests import UPLOAD_DOC, image_decoder, read_images
 from kiln.serving.predictor import Predictor
 from kiln.serving.request_body import http_error, read_records
 from kiln.serving.schema import InputError
@@ -39,6 +39,7 @@ def create_app(predictor: Predictor, settings: ServeSettings | None = None) -> F
                         telemetry.registry, settings.drift_window, settings.drift_every,
                         settings.drift_min_rows, settings.drift_thresholds)  # fmt: skip
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kiln-model")
+    decoder = image_decoder() if schema.kind == "image" else None  # bounded: memory stays flat
     state = {"batcher": None}
     life = Lifecycle()  # ready, and requests in flight (kiln.serving.drain reads both)
 
@@ -62,6 +63,8 @@ def create_app(predictor: Predictor, settings: ServeSettings | None = None) -> F
         if state["batcher"] is not None:
             await state["batcher"].stop()
         executor.shutdown(wait=True)
+        if decoder is not None:
+            decoder.shutdown(wait=True)
 
     record = schema.json_schema()
     app = FastAPI(
@@ -139,7 +142,9 @@ def create_app(predictor: Predictor, settings: ServeSettings | None = None) -> F
         """One record (a JSON object) or a list of records -> predictions (with probabilities);
         an image model also takes image files as multipart/form-data (answered as a list)."""
         if schema.kind == "image":  # decoding takes a thread, not the event loop
-            inputs, missing, unknown, single = await read_images(request, predictor, settings)
+            inputs, missing, unknown, single = await read_images(
+                request, predictor, settings, decoder
+            )
         else:
             records, single = await read_records(
                 request, settings.max_body_bytes, settings.max_rows, settings.body_timeout_s

@@ -106,8 +106,15 @@ class ImageInputs:
             [b for _, b in files], [f"upload {i} ({n})" for i, (n, _) in enumerate(files)]
         )
 
-    def encode_sources(self, sources: list):
-        """Paths, PIL images, arrays or bytes (``kiln.load(dir).predict([...])``)."""
+    def encode_sources(self, sources):
+        """Paths, PIL images, arrays or bytes (``kiln.load(dir).predict([...])``): one, a list,
+        or a uint8 batch (N, H, W, C)."""
+        if isinstance(sources, np.ndarray) and sources.ndim == 4:
+            sources = list(sources)
+        elif not isinstance(sources, (list, tuple)):
+            sources = [sources]
+        if not sources:
+            raise InputError("predict got no images; pass image paths, PIL images or arrays.")
         names = [
             f"image {s}" if isinstance(s, (str, Path)) else f"input {i}"
             for i, s in enumerate(sources)

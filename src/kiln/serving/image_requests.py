@@ -6,6 +6,7 @@ a 422 naming it."""
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 from fastapi import HTTPException, Request
 
@@ -14,6 +15,7 @@ from kiln.serving.request_body import check_content_type, http_error, read_recor
 from kiln.serving.schema import InputError
 from kiln.serving.uploads import is_multipart, read_uploads
 
+DECODERS = 2  # images decoded at once (a 40-megapixel RGB image takes 120 MB while it is)
 UPLOAD_DOC = {
     "multipart/form-data": {
         "schema": {
@@ -26,8 +28,14 @@ UPLOAD_DOC = {
 }
 
 
-async def read_images(request: Request, predictor, settings):
-    """(inputs, missing, unknown, single) of the request's images."""
+def image_decoder() -> ThreadPoolExecutor:
+    """The threads that decode uploads: a few, so that concurrent requests of large images
+    hold at most that many full-size images in memory at once."""
+    return ThreadPoolExecutor(max_workers=DECODERS, thread_name_prefix="kiln-decode")
+
+
+async def read_images(request: Request, predictor, settings, decoder=None):
+    """(inputs, missing, unknown, single) of the request's images, decoded in ``decoder``."""
     limits = (settings.max_body_bytes, settings.max_rows, settings.body_timeout_s)
     if is_multipart(request):
         files = await read_uploads(request, *limits)
@@ -44,7 +52,8 @@ async def read_images(request: Request, predictor, settings):
         records, single = await read_records(request, *limits)
         encode, data = predictor.encode, records
     try:
-        inputs, missing, unknown = await asyncio.to_thread(encode, data)
+        loop = asyncio.get_running_loop()
+        inputs, missing, unknown = await loop.run_in_executor(decoder, encode, data)
     except ImageTooLargeInput as err:
         raise http_error(413, str(err)) from None
     except InputError as err:

@@ -85,7 +85,7 @@ class Predictor:
                 "kiln.load(<artifact>).run([tokens, lengths]) from Python."
             )
         if self.schema.kind == "image" and not _records(data):
-            return self.schema.encode_sources(data if isinstance(data, list) else [data])
+            return self.schema.encode_sources(data)
         if isinstance(data, pd.DataFrame):
             return self.schema.encode_frame(data)
         if isinstance(data, dict):

@@ -67,7 +67,7 @@ class ImageFolderDataModule(InMemoryDataModule):
         listing = list_images(self.path, self.path_column, self.label_column)
         task, y, class_names = self._targets(listing)
         order, bounds = assign_splits(listing.splits, y, task != "regression", self.val_fraction,
-                                      self.test_fraction, self.split_seed)  # fmt: skip
+                                      self.test_fraction, self.split_seed, class_names)  # fmt: skip
         paths = [listing.paths[i] for i in order]
         x, keep = self._decode(paths)
         yt = torch.as_tensor(

@@ -18,15 +18,16 @@ ORDER = ("train", "val", "test")
 
 
 def assign_splits(given: np.ndarray, y: np.ndarray, stratify: bool, val_fraction: float,
-                  test_fraction: float, seed: int) -> tuple[np.ndarray, dict[str, tuple[int, int]]]:  # fmt: skip
-    """(row order, {split: (start, stop)} in that order)."""
+                  test_fraction: float, seed: int,
+                  names: list[str] | None = None) -> tuple[np.ndarray, dict[str, tuple[int, int]]]:  # fmt: skip
+    """(row order, {split: (start, stop)} in that order); ``names``: the class of each code."""
     fixed = {s: np.flatnonzero(given == s) for s in ORDER if (given == s).any()}
     pool = np.flatnonzero(given == "") if "train" not in fixed else fixed.pop("train")
     missing = [s for s in ("val", "test") if s not in fixed]
     try:
         carved = _carve(pool, y, stratify, missing, val_fraction, test_fraction, seed)
     except ValueError as err:  # a class too small to stratify, or too few rows to split
-        raise KilnError(_why(y, pool, stratify, err)) from None
+        raise KilnError(_why(y, pool, stratify, err, names)) from None
     rows = {**fixed, **carved}
     order = np.concatenate([rows[s] for s in ORDER])
     bounds, start = {}, 0
@@ -48,12 +49,14 @@ def _carve(pool, y, stratify, missing, val_fraction, test_fraction, seed) -> dic
     return {"train": train, missing[0]: other}
 
 
-def _why(y: np.ndarray, pool: np.ndarray, stratify: bool, err: ValueError) -> str:
+def _why(y: np.ndarray, pool: np.ndarray, stratify: bool, err: ValueError, names) -> str:
     if stratify:
         values, counts = np.unique(y[pool], return_counts=True)
         if counts.min() < 3:
+            code = values[counts.argmin()]
+            name = names[int(code)] if names else code
             return (
-                f"a class has only {counts.min()} training image(s); a stratified train/val/test "
+                f"class {name!r} has only {counts.min()} training image(s); a stratified train/val/test "
                 "split needs at least 3 per class: add images, or give val/ and test/ folders."
             )
     return (
