@@ -16,7 +16,7 @@ cache's bytes against N x H x W x C, and the ratio a/b from the second epoch on.
 times the input pipelines alone (batches produced and augmented, no network step).
 
     python scripts/bench_images.py [--images 10000] [--epochs 3] [--batch 256]
-        [--channels 8 16] [--threads 2] [--no-model] [--device cpu|cuda] [--ops]
+        [--channels 8 16] [--threads 2] [--no-model] [--device cpu|cuda]
 """
 
 from __future__ import annotations
@@ -191,41 +191,6 @@ def run_hand(folder: Path, n: int, args) -> dict:
     return {"seconds": seconds, "images": n}
 
 
-def time_ops(batch: int, repeats: int = 5) -> None:
-    """Milliseconds per batch of each augment op alone (kiln.training.augment, kornia 0.9),
-    on uint8 64x64 RGB images (each row includes the uint8 -> float conversion), the best of
-    ``repeats``: what each preset key costs on this CPU."""
-    import kornia
-
-    from kiln.data.spec import InputSpec
-    from kiln.preprocessing.images import ImageInput
-    from kiln.training.augment import build_augment, preset
-
-    spec = InputSpec(kind="image", shape=(3, SIZE, SIZE), task="multiclass", num_outputs=10,
-                     dataset="ops")  # fmt: skip
-    x = torch.randint(0, 256, (batch, SIZE, SIZE, 3), dtype=torch.uint8)
-    y = torch.randint(0, CLASSES, (batch,))
-    pre = ImageInput(3).fit(x)
-    ops = {"crop": {"crop": 1.0, "crop_scale": [0.8, 1]},
-           "flip": {"flip": 0.5}, "affine (rotate 10, translate 0.05)": {"affine": 1.0,
-           "rotate": 10.0, "translate": 0.05}, "jitter (brightness, contrast, saturation 0.2)":
-           {"jitter": 1.0, "brightness": 0.2, "contrast": 0.2, "saturation": 0.2},
-           "jitter hue 0.05": {"jitter": 1.0, "hue": 0.05}, "erasing": {"erasing": 1.0},
-           "mixup": {"mixup": 0.2}, "cutmix": {"cutmix": 1.0}}  # fmt: skip
-    for name in ("light", "standard", "strong"):
-        ops[f"augment={name}"] = {k: v for k, v in preset(name).items() if k != "name"}
-    print(f"\n| op (kornia {kornia.__version__}, torch {torch.__version__}) | ms per batch of "
-          f"{batch} | us per image |\n|---|---|---|")  # fmt: skip
-    for name, keys in ops.items():
-        aug = build_augment({**preset("none"), **keys}, pre, spec)
-        best = float("inf")
-        for r in range(repeats + 1):
-            t = time.perf_counter()
-            aug(x, y, seed=r)
-            best = min(best, time.perf_counter() - t) if r else best  # the first warms up
-        print(f"| {name} | {best * 1e3:.1f} | {best / batch * 1e6:.0f} |")
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--images", type=int, default=10_000)
@@ -237,14 +202,11 @@ def main() -> None:
                    help="torch threads of both training processes (default: kiln's rule, threads=null, and torch's default for the hand loop)")  # fmt: skip
     p.add_argument("--no-model", action="store_true", help="time the input pipelines alone")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
-    p.add_argument("--ops", action="store_true", help="only time each augment op per batch")
     p.add_argument("--folder", type=Path, default=None, help="reuse a folder written before")
     args = p.parse_args()
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     hand_threads = torch.get_num_threads()
-    if args.ops:
-        return time_ops(args.batch)
     folder = args.folder or Path(tempfile.mkdtemp(prefix="kiln-images-"))
     if not any(folder.glob("*/*.png")):
         t = time.perf_counter()
