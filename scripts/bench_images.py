@@ -149,7 +149,7 @@ class FolderImages(Dataset):
 
     def __getitem__(self, i: int):
         with Image.open(self.files[i]) as img:
-            x = torch.from_numpy(np.asarray(img.convert("RGB"))).permute(2, 0, 1).float() / 255
+            x = torch.from_numpy(np.array(img.convert("RGB"))).permute(2, 0, 1).float() / 255
         area = np.random.uniform(*SCALE) * SIZE * SIZE
         ratio = np.exp(np.random.uniform(np.log(RATIO[0]), np.log(RATIO[1])))
         h = min(SIZE, round((area / ratio) ** 0.5))
