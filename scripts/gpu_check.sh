@@ -3,7 +3,7 @@
 # Results go to $OUT (the device tool brings them back), each part's as soon as it ends.
 # The call must carry the wheels: run(command="bash scripts/gpu_check.sh", carry=[".whl"]).
 # Usage there:
-#   bash scripts/gpu_check.sh [parts...]   parts: train tabm bench bench_gpu transformer text step_parts
+#   bash scripts/gpu_check.sh [parts...]   parts: train tabm images bench bench_gpu transformer text step_parts
 #   (default: all, in that order; step_parts is a diagnosis, last so it is the one cut short)
 # KILN_GPU_BUDGET_S (default 570) bounds the whole script: each part gets what is left, so one
 # that hangs cannot cost the others' figures or run past the tool's 600 s limit.
@@ -34,7 +34,7 @@ run_part() {  # run_part NAME CMD...: the command, bounded by the time left
   timeout --signal=INT --kill-after=10 "$left" "$@" || echo "FAILED: $name (exit $?)"
 }
 
-parts=${*:-train tabm bench bench_gpu transformer text step_parts}
+parts=${*:-train tabm images bench bench_gpu transformer text step_parts}
 for part in $parts; do
   echo "=== $part $(date +%T), ${SECONDS} s in"
   case $part in
@@ -52,6 +52,11 @@ for part in $parts; do
           --only kiln --model $model --repeats 1 --epochs 4 --kiln-args trainer=gpu \
           | tee "$OUT/table_speed_gpu_$model.md"
       done
+      ;;
+    images)  # issue 17: data=images + augment=light on the GPU (cache resident, batch ops on CUDA)
+      # vs the hand-written Pillow + DataLoader(num_workers=2) loop; 10,000 PNGs of 64x64
+      run_part images python3 scripts/bench_images.py --device cuda --images 10000 --epochs 3 \
+        --channels 32 64 --hidden 128 | tee "$OUT/bench_images_gpu.md"
       ;;
     bench)  # issue 2: kiln vs hand loops, data resident on the GPU
       run_part bench python3 scripts/bench_train.py --device cuda --steps 300 --repeats 2 | tee "$OUT/bench_train_gpu.md"

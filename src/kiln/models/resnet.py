@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from kiln.errors import KilnError
+
 
 class BasicBlock(nn.Module):
     """conv-bn-relu-conv-bn plus the input (a 1x1 projection when the shape changes)."""
@@ -26,9 +28,18 @@ class BasicBlock(nn.Module):
         return F.relu(self.bn2(self.conv2(out)) + self.skip(x))
 
 
+def stem_stride_for(size: int) -> int:
+    """The stem's stride for images whose shorter side is ``size``: none for small images
+    (8x8 digits, 32x32), 2 from 64 px, 4 from 128 px (224x224: stages at 56, 28, 14)."""
+    return 1 if size < 64 else 2 if size < 128 else 4
+
+
 class ResNet(nn.Module):
     """Stage i has ``blocks_per_stage`` blocks of ``channels[i]``; stages after the first halve
-    the map while it is at least 4 pixels wide, so 8x8 digits and larger images both fit."""
+    the map while it is at least 4 pixels wide, so 8x8 digits and larger images both fit.
+
+    ``stem_stride`` (1, 2 or 4; null: from the image size, ``stem_stride_for``) shrinks large
+    images before the first stage: a strided 3x3 convolution, then a 2x2 max pool for 4."""
 
     input_kinds = ("image",)
 
@@ -39,14 +50,22 @@ class ResNet(nn.Module):
         channels: list[int] = (32, 64, 128),
         blocks_per_stage: int = 2,
         dropout: float = 0.0,
+        stem_stride: int | None = None,
     ) -> None:
         super().__init__()
         c_in, size = in_shape[0], min(in_shape[1:])
+        stride = stem_stride_for(size) if stem_stride is None else stem_stride
+        if stride not in (1, 2, 4):
+            raise KilnError(
+                f"model.stem_stride={stem_stride} must be 1, 2 or 4 (or null: by size)."
+            )
         self.stem = nn.Sequential(
-            nn.Conv2d(c_in, channels[0], 3, 1, 1, bias=False),
+            nn.Conv2d(c_in, channels[0], 3, min(stride, 2), 1, bias=False),
             nn.BatchNorm2d(channels[0]),
             nn.ReLU(),
+            *([nn.MaxPool2d(2)] if stride == 4 else []),
         )
+        size = max(size // stride, 1)
         stages, c = [], channels[0]
         for i, c_out in enumerate(channels):
             stride = 2 if i > 0 and size >= 4 else 1

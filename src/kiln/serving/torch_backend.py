@@ -96,10 +96,12 @@ def torch_pipeline(meta: dict, weights: bytes, trust=None, where: Path | None = 
 
     from kiln.data.spec import InputSpec
     from kiln.models import build_network
+    from kiln.models.finetune import architecture
     from kiln.models.pipeline import InferencePipeline
 
     spec = InputSpec.from_dict(meta["spec"])
-    network = build_network(instantiate(OmegaConf.create(meta["config"]["model"])), spec)
+    model = architecture(meta["config"]["model"])  # without model.init_from & co.
+    network = build_network(instantiate(OmegaConf.create(model)), spec)
     module = InferencePipeline(network, spec, preprocessor(meta, spec))
     module.load_state_dict(load(weights), strict=True)
     return module.eval()

@@ -65,6 +65,7 @@ def model_predictor(ckpt: dict, data=None):
     """
     from kiln.data.spec import InputSpec
     from kiln.models import build_network
+    from kiln.models.finetune import architecture
     from kiln.preprocessing.tabular import TabularPreprocessor
     from kiln.training.builders import (
         build,
@@ -81,7 +82,7 @@ def model_predictor(ckpt: dict, data=None):
         from kiln.preprocessing.images import ImageInput
 
         train_cfg = OmegaConf.create(meta["config"])
-        network = build_network(build(train_cfg.model, "model"), spec)
+        network = build_network(build(architecture(train_cfg.model), "model"), spec)
         pre = TabularPreprocessor.from_layout(layout) if layout is not None else ImageInput()
         module = KilnModule(network=network, spec=spec, preprocessor=pre)
     else:

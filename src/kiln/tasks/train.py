@@ -16,10 +16,12 @@ from kiln.errors import Interrupted, KilnError
 from kiln.files import atomic as atomic_files
 from kiln.files.atomic import write_json
 from kiln.files.leftovers import clean_partials
+from kiln.models.finetune import load_initial_weights
 from kiln.reporting.run import check_settings as check_report_settings
 from kiln.reporting.run import report_split, tensorboard_writer
 from kiln.reporting.run import wanted as report_wanted
 from kiln.training import distributed
+from kiln.training.augment import resolve_augment
 from kiln.training.builders import build_datamodule, build_module, build_trainer
 from kiln.training.calibration import calibrate_best, check_calibration
 from kiln.training.checkpoints import (
@@ -61,6 +63,7 @@ def run(cfg: DictConfig) -> dict[str, float]:
     resolve_defaults(cfg, dm.spec)  # model=auto, monitor.*=auto: from the data, before any record
     check_report_settings(cfg, dm.spec)  # eval.slice_by names columns of the data
     check_calibration(cfg.get("calibrate", "auto"), dm.spec)  # multilabel: no temperature
+    resolve_augment(cfg, dm.preprocessor)  # augment=auto: light for image files, else none
     if rank_zero and cfg.get("print_config", True):
         print_config(cfg)
     if rank_zero:
@@ -69,6 +72,12 @@ def run(cfg: DictConfig) -> dict[str, float]:
     plain = to_plain(cfg)
     module = build_module(cfg, dm, run_config=plain)  # an incompatible model is named first
     check_monitor(cfg.monitor, dm.spec.task, module.metric_directions)
+    if cfg.model.get("init_from") and not cfg.get("ckpt_path"):  # a resume has its own weights
+        log.info(
+            load_initial_weights(
+                module.network, cfg.model.init_from, cfg.model.get("init_strict", True)
+            )
+        )
     resume_from = None
     if cfg.get("ckpt_path"):
         for line in clean_partials(Path(cfg.ckpt_path).parent):  # a killed run's temp files

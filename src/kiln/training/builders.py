@@ -17,6 +17,8 @@ from kiln.data.spec import InputSpec
 from kiln.data.table_io import MissingTableError
 from kiln.errors import KilnError
 from kiln.models import build_network, check_output, is_users
+from kiln.models.finetune import architecture, freeze
+from kiln.training.augment import build_augment, resolve_augment
 from kiln.training.callbacks import PlainProgress
 from kiln.training.checkpoint_io import AtomicCheckpointIO
 from kiln.training.defaults import resolve_defaults
@@ -96,8 +98,10 @@ def build_module(cfg: DictConfig, dm, run_config: dict | None = None) -> KilnMod
     """Network from config + the data's spec, wrapped with the fitted preprocessing."""
     spec: InputSpec = dm.spec
     resolve_defaults(cfg, spec)  # a no-op once the task resolved them (it records the result)
-    factory = build(cfg.model, "model")
+    resolve_augment(cfg, dm.preprocessor)  # augment=auto: light for image files, else none
+    factory = build(architecture(cfg.model), "model")  # without model.init_from & co.
     network = build_network(factory, spec)
+    freeze(network, cfg.model.get("freeze"))  # model.freeze: out of the optimizer
     if is_users(factory):  # kiln's own models are tested; a user's output shape is probed
         check_output(network, probe_batch(dm), spec, f"{cfg.model._target_}")
     scheduler = None
@@ -121,6 +125,7 @@ def build_module(cfg: DictConfig, dm, run_config: dict | None = None) -> KilnMod
         run_config=run_config,
         loss_fn=build_loss(cfg, build),
         extra_metrics=extra_metrics,
+        augment=build_augment(cfg.get("augment"), dm.preprocessor, spec),
         **{k: v for k in STEP_KEYS if (v := (cfg.get("trainer") or {}).get(k)) is not None},
     )
     module.metric_directions = directions(extra_metrics)  # the user's, for check_monitor

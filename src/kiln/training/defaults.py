@@ -16,6 +16,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from kiln.data.spec import InputSpec
 from kiln.errors import KilnError
+from kiln.models import finetune
 from kiln.models.catalog import model_config, model_names, models_for
 from kiln.training.metrics import improves
 
@@ -103,12 +104,16 @@ def resolve_defaults(cfg: DictConfig, spec: InputSpec) -> list[str]:
     chosen = []
     model = cfg.get("model")
     if model is not None and "_target_" in model and model.get("name") == AUTO:
-        with open_dict(cfg):  # +model._target_=<a user's class> over model=auto: not its key
-            cfg.model.pop("name")
+        kept = finetune.given(model)
+        with open_dict(cfg):  # +model._target_=<a user's class> over model=auto: not its keys
+            for key in ("name", *finetune.KEYS):
+                if key in cfg.model and key not in kept:
+                    cfg.model.pop(key)
     if model_is_auto(cfg.get("model")):
         name = default_model(spec)
-        with open_dict(cfg):
-            cfg.model = OmegaConf.create(model_config(name))
+        kept = finetune.given(cfg.model)
+        with open_dict(cfg):  # model.init_from & co. (kiln.models.finetune) stay
+            cfg.model = OmegaConf.create({**model_config(name), **kept})
         chosen.append(f"model={name} (the default for {spec.kind} data)")
     chosen += resolve_monitor(cfg, spec.task)
     for line in chosen:

@@ -13,8 +13,10 @@ from typing_extensions import override
 
 from kiln.data.spec import InputSpec
 from kiln.errors import KilnError
+from kiln.models.finetune import frozen_norms
 from kiln.models.pipeline import network_output, prediction, target_scaler_for, temperature_for
 from kiln.training import lightning_private
+from kiln.training.augment import BatchAugment, augment_seed
 from kiln.training.checkpoints import pack, unpack
 from kiln.training.evaluation import EvalSteps
 from kiln.training.metrics import task_metrics
@@ -53,6 +55,7 @@ class KilnModule(ManualStepping, EvalSteps, L.LightningModule):
         accumulate_grad_batches: int = 1,
         loss_fn: nn.Module | None = None,
         extra_metrics: dict | None = None,
+        augment: BatchAugment | None = None,
     ) -> None:
         super().__init__()
         self.init_stepping(gradient_clip_val, gradient_clip_algorithm, accumulate_grad_batches)
@@ -95,6 +98,7 @@ class KilnModule(ManualStepping, EvalSteps, L.LightningModule):
         self.profile: dict | None = None  # the drift reference (kiln.monitoring), plain JSON
         self.inputs_per_batch = int(spec.extra.get("inputs_per_batch", 1))
         self.channels_last = False  # set in setup(): on CUDA for convolutional networks
+        self.augment = augment  # training batches only (kiln.training.augment); not a module
 
     def __setattr__(self, name: str, value) -> None:
         # Lightning sets _current_fx_name around every hook call (~40 per step); a plain
@@ -113,6 +117,18 @@ class KilnModule(ManualStepping, EvalSteps, L.LightningModule):
         self.channels_last = bool(device is not None and device.type == "cuda" and convs)
         if self.channels_last:
             self.network.to(memory_format=torch.channels_last)
+
+    @override
+    def train(self, mode: bool = True):
+        super().train(mode)
+        return self.keep_frozen_norms() if mode else self
+
+    def keep_frozen_norms(self):
+        """model.freeze: a wholly frozen norm layer keeps its statistics (eval mode) in training
+        too; Lightning keeps each submodule's mode across validation."""
+        for _, norm in frozen_norms(self.network):
+            norm.eval()
+        return self
 
     # -- forward and loss ---------------------------------------------------------------
     def raw_output(self, x: Tensor) -> Tensor:
@@ -137,6 +153,7 @@ class KilnModule(ManualStepping, EvalSteps, L.LightningModule):
     # -- steps --------------------------------------------------------------------------
     @override
     def on_fit_start(self) -> None:
+        self.keep_frozen_norms()
         if self.temperature is not None:  # train on raw logits (a warm start may bring a T);
             self.temperature.value.fill_(1.0)  # calibration refits it after fit
 
@@ -165,10 +182,16 @@ class KilnModule(ManualStepping, EvalSteps, L.LightningModule):
     @override
     def training_step(self, batch: tuple[Tensor, ...], batch_idx: int) -> Tensor:
         x, y = self.split_batch(batch)
+        soft = None  # augment=...: mixup/cutmix targets
+        if self.augment is not None:
+            seed = augment_seed(
+                self.seed, self.global_step, self._pending_micro_batches, self.global_rank
+            )
+            x, soft = self.augment(x, y, seed)
         z = self.raw_output(x)
         if self.members and self.network.training:
             z, y = each_member(z, y, self.members)
-        loss = self.loss(z, y)
+        loss = self.loss(z, y if soft is None else soft)
         # Lightning writes step metrics when (batches + 1) % log_every_n_steps == 0: log on those
         batches = lightning_private.batches_that_stepped(self.trainer)
         every = self.trainer.log_every_n_steps

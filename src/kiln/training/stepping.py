@@ -45,6 +45,15 @@ def adopt_automatic_progress(checkpoint: dict) -> None:
         loops[key] = {part: dict(counts) for part, counts in auto_steps.items()}
 
 
+def trainable(module) -> list:
+    """The parameters the optimizer steps: all but those model.freeze froze."""
+    everything = list(module.parameters())
+    params = [p for p in everything if p.requires_grad]
+    if everything and not params:
+        raise KilnError("model.freeze froze every parameter, so nothing would train; freeze fewer.")
+    return params
+
+
 class ManualStepping:
     """Mixin for a LightningModule with ``optimizer_factory``, ``scheduler_cfg`` and ``monitor``."""
 
@@ -153,7 +162,7 @@ class ManualStepping:
         # a fused optimizer unscales inside its step, so the precision plugin cannot clip first
         fused = {} if self.gradient_clip_val else fused_kwargs(self.optimizer_factory, self.device)
         try:
-            opt = self.optimizer_factory(params=self.parameters(), **fused)
+            opt = self.optimizer_factory(params=trainable(self), **fused)
         except (TypeError, ValueError) as err:  # e.g. optimizer.betas=abc
             raise KilnError(
                 f"Could not build the optimizer from its config ({err}); check the optimizer.* values."

@@ -7,13 +7,19 @@ import dataclasses
 import math
 import typing
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import ValidationError
 
 from kiln.config.schema.fields import bounds_in_words, in_range
 from kiln.errors import KilnError
 
-KINDS = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
+KINDS = {
+    int: "an integer",
+    float: "a number",
+    bool: "true or false",
+    str: "a string",
+    list: "a list",
+}
 
 
 def check_schema(cfg: DictConfig, schema: type) -> None:
@@ -48,6 +54,10 @@ def _check_leaf(key: str, value, hint, meta) -> None:
     kind = _base(hint)
     if isinstance(value, str) and value in meta.get("words", ()):
         return  # e.g. data.batch_size=auto
+    if kind is list:  # its items are the consumer's to check
+        if not isinstance(value, ListConfig):
+            raise sentence(key, value, kind, meta)
+        return
     if kind is bool and not isinstance(value, bool):  # OmegaConf would read 'no' as false
         raise sentence(key, value, kind, meta)
     typed = OmegaConf.structured(_one_field(kind))

@@ -34,6 +34,7 @@ class Train:
     trainer: nodes.Trainer = _node(nodes.Trainer)
     callbacks: nodes.Callbacks = _node(nodes.Callbacks)
     preprocess: nodes.Preprocess = _node(nodes.Preprocess)
+    augment: nodes.Augment = _node(nodes.Augment)
 
 
 @dataclass

@@ -114,6 +114,33 @@ class Scheduler:
 @dataclass
 class Model:
     dropout: float | None = number("0.1", min=0, below=1)
+    init_strict: bool | None = flag()  # model.init_from: every tensor, or those that match
+
+
+def _chance(eg: str):
+    return number(eg, min=0, max=1)
+
+
+@dataclass
+class Augment:
+    """augment=<preset> and its per-op keys (kiln.training.augment; conf/augment/none.yaml)."""
+
+    closed: ClassVar[str] = "an augmentation key"  # a key not named here is refused
+    name: str | None = None
+    crop: float | None = _chance("1.0")
+    crop_scale: list | None = field(default=None, metadata={"eg": "[0.8,1.0]"})  # [low, high]
+    flip: float | None = _chance("0.5")
+    affine: float | None = _chance("0.5")
+    rotate: float | None = number("10", min=0, max=180)
+    translate: float | None = _chance("0.05")
+    jitter: float | None = _chance("0.8")
+    brightness: float | None = number("0.2", min=0)
+    contrast: float | None = number("0.2", min=0)
+    saturation: float | None = number("0.2", min=0)
+    hue: float | None = number("0.05", min=0, max=0.5)
+    erasing: float | None = _chance("0.25")
+    mixup: float | None = number("0.2", min=0)
+    cutmix: float | None = number("1.0", min=0)
 
 
 @dataclass
