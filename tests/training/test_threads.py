@@ -37,3 +37,18 @@ def test_a_small_table_model_trains_on_one_thread_by_default(tmp_path, restore_t
 def test_an_explicit_thread_count_wins(tmp_path, restore_threads):
     train(tmp_path, *TABLE, *ONE_EPOCH, "threads=2")
     assert torch.get_num_threads() == 2
+
+
+@pytest.mark.parametrize(("side", "expected"), [(8, 1), (64, 2)])
+def test_an_image_model_is_sized_by_its_convolutions_work_not_its_parameters(
+    tmp_path, restore_threads, monkeypatch, side, expected
+):
+    """The same CNN (one parameter count) on 8x8 and 64x64 images: a convolution's work grows
+    with the image's area, so the larger images get the default threads."""
+    from tests.helpers.images import two_classes
+
+    monkeypatch.setattr(threads, "_DEFAULT", 2)
+    data = two_classes(tmp_path / "data", per_class=6, size=(side, side))
+    train(tmp_path / "runs", "data=images", f"data.path={data}", f"data.size=[{side},{side}]",
+          "model=cnn", "data.batch_size=64", "augment=none", *ONE_EPOCH)  # fmt: skip
+    assert torch.get_num_threads() == expected

@@ -20,6 +20,8 @@ import torch
 log = logging.getLogger(__name__)
 
 ONE_THREAD_BELOW = 1e10  # FLOPs per training step (6 x parameters x batch size)
+# A convolution reuses each weight at every pixel, so its parameters undercount its work by the
+# image's area: for images the rule counts one forward pass's FLOPs instead (torch's counter).
 _DEFAULT = torch.get_num_threads()  # the process's own count, before kiln changes it
 
 
@@ -50,6 +52,9 @@ class ThreadsForSize(L.Callback):
             return
         parameters = sum(p.numel() for p in pl_module.parameters())
         batch = int(getattr(trainer.datamodule, "batch_size", None) or 64)
+        per_row = image_forward_flops(pl_module)
+        if per_row is not None:  # 6 x params = 3 x (2 x params): forward + backward per row
+            parameters = int(per_row / 2)
         chosen = threads_for(parameters, batch)
         if chosen != torch.get_num_threads():
             log.info(
@@ -57,3 +62,25 @@ class ThreadsForSize(L.Callback):
                 chosen, parameters, batch,
             )  # fmt: skip
         torch.set_num_threads(chosen)
+
+
+def image_forward_flops(pl_module) -> float | None:
+    """FLOPs of one image row's forward pass (None for other kinds), counted on two blank
+    images in evaluation mode, so no batch-norm statistic moves."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    spec = getattr(pl_module, "spec", None)
+    if spec is None or spec.kind != "image":
+        return None
+    c, h, w = spec.shape
+    nhwc = spec.extra.get("image", {}).get("layout") == "NHWC"
+    x = torch.zeros(2, h, w, c, dtype=torch.uint8) if nhwc else torch.zeros(2, c, h, w)
+    modes = {m: m.training for m in pl_module.modules()}
+    pl_module.eval()
+    try:
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+            pl_module(x.to(pl_module.device))
+    finally:
+        for module, mode in modes.items():
+            module.train(mode)
+    return counter.get_total_flops() / 2
