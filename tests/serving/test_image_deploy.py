@@ -131,3 +131,9 @@ def test_server_refuses_bad_images(model):
         )
         no_file = httpx.post(f"{url}/predict", files={"note": (None, "text")})
         assert no_file.status_code == 422 and "no file parts" in no_file.json()["detail"]
+        # JSON names no file of the server's: a path string is not a record, nor is a number
+        local = str(model["files"][0].resolve())
+        for body in ([local], local, [1], [[0]]):
+            answer = httpx.post(f"{url}/predict", json=body)
+            assert answer.status_code == 422, body
+            assert "send a" in answer.json()["detail"], body

@@ -64,3 +64,34 @@ def test_a_server_that_does_not_answer_is_one_sentence_in_seconds():
     with pytest.raises(KilnError, match=r"cannot be used \(no answer") as err:
         client(uri, "tracking_uri")
     assert "check tracking_uri" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_the_probe_of_a_uri_with_credentials_reaches_its_host_and_never_shows_the_password():
+    """urllib reads ``user:pass@host`` as the host name: the probe strips the credentials."""
+    import http.server
+    import threading
+
+    from kiln.training.mlflow_store import check_reachable
+
+    seen = []
+
+    class Health(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server's name)
+            seen.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Health)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        check_reachable(f"http://bob:hunter22@127.0.0.1:{server.server_port}/ml", "tracking_uri")
+    finally:
+        server.shutdown()
+    assert seen == ["/ml/health"]
+    for uri in ("http://bob:hunter22@127.0.0.1:notaport", "http://bob:hunter22@nohost.invalid"):
+        with pytest.raises(KilnError) as err:
+            check_reachable(uri, "tracking_uri")
+        assert "hunter22" not in str(err.value) and "cannot be used" in str(err.value)

@@ -50,7 +50,8 @@ async def read_images(request: Request, predictor, settings, decoder=None):
                 '(curl -F image=@a.png) or JSON records {"image": "<base64>"}.',
             ) from None
         records, single = await read_records(request, *limits)
-        encode, data = predictor.encode, records
+        # JSON carries base64 records only: a string here is never opened as a server path
+        encode, data = predictor.schema.encode_records, records
     try:
         loop = asyncio.get_running_loop()
         inputs, missing, unknown = await loop.run_in_executor(decoder, encode, data)

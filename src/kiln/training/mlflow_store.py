@@ -90,15 +90,24 @@ def check_reachable(uri: str, key: str) -> None:
     scheme = urlsplit(uri).scheme.lower()
     if scheme not in ("http", "https"):
         return  # databricks, a database URL, a plugin's scheme: the client reports those
+    import http.client
     import urllib.error
     import urllib.request
 
+    parts = urlsplit(uri)  # the probe never carries user:password@ (urllib reads it as the host)
+    host = parts.hostname or ""
+    netloc = f"[{host}]" if ":" in host else host
     try:
-        with urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=PROBE_SECONDS):
+        netloc += f":{parts.port}" if parts.port else ""
+    except ValueError as err:  # a port that is not a number
+        raise unreachable(uri, key, err) from None
+    probe = f"{parts.scheme}://{netloc}{parts.path.rstrip('/')}/health"
+    try:
+        with urllib.request.urlopen(probe, timeout=PROBE_SECONDS):
             pass
     except urllib.error.HTTPError:
         return  # it answered (an auth proxy's 401 included): reachable
-    except (urllib.error.URLError, OSError, ValueError) as err:
+    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as err:
         reason = getattr(err, "reason", err)
         raise unreachable(uri, key, f"no answer: {reason}") from None
 
