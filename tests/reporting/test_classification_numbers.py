@@ -162,3 +162,24 @@ def test_probabilities_before_calibration_are_the_logits_own(task):
         raw = np.exp(z) / np.exp(z).sum(1, keepdims=True)
         scaled = np.exp(z / t) / np.exp(z / t).sum(1, keepdims=True)
     np.testing.assert_allclose(uncalibrated(scaled, t, task), raw, atol=1e-9)
+
+
+def test_multilabel_row_loss_is_sklearns_log_loss_per_row_and_slices_use_every_label():
+    """A multi-label row's loss is the mean binary cross-entropy over its labels (training's
+    loss), and a slice's accuracy needs every label right (sklearn's subset accuracy)."""
+    from sklearn.metrics import accuracy_score, log_loss
+
+    from kiln.reporting.collect import row_loss
+    from kiln.reporting.slices import slice_metrics
+
+    rng = np.random.default_rng(0)
+    p = rng.uniform(0.02, 0.98, (30, 3))
+    y = (rng.uniform(size=(30, 3)) < 0.5).astype(np.int64)
+    got = row_loss(p, y, "multilabel")
+    for i in range(30):
+        want = log_loss(y[i], p[i], labels=[0, 1])  # the row's labels as 3 binary samples
+        assert got[i] == pytest.approx(want, rel=1e-9)
+    groups = np.array(["a"] * 12 + ["b"] * 18)
+    rows = {r["slice"]: r for r in slice_metrics(groups, got, p, y, "multilabel")}
+    for name, m in (("a", groups == "a"), ("b", groups == "b")):
+        assert rows[name]["accuracy"] == pytest.approx(accuracy_score(y[m], p[m] > 0.5))

@@ -47,7 +47,11 @@ def outputs(model, inputs: list[Tensor], batch: int = 8192) -> np.ndarray:
 
 
 def row_loss(out: np.ndarray, y: np.ndarray, task: str) -> np.ndarray:
-    """Each row's loss: the negative log-likelihood of its class, or its squared error."""
+    """Each row's loss: the negative log-likelihood of its class (multi-label: the mean binary
+    cross-entropy over its labels, as training scores it), or its squared error."""
+    if task == "multilabel":
+        p = np.clip(out.astype(np.float64), EPS, 1.0 - EPS)
+        return -(y * np.log(p) + (1 - y) * np.log(1 - p)).reshape(len(y), -1).mean(1)
     if task == "binary":
         p = np.where(y == 1, out, 1 - out).astype(np.float64)
         return -np.log(np.clip(p, EPS, 1.0))

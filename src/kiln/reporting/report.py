@@ -140,8 +140,12 @@ def slices(readable, ans: Answers, task: str, columns: list[str]) -> dict:
                 f"eval.slice_by names {col!r}, not a column of the data; use one of {known}."
             )
         labels = slice_labels(readable[col])
-        pred = ans.label if ans.label is not None else ans.out.reshape(len(ans.y), -1)[:, 0]
-        out[col] = slice_metrics(labels, ans.loss, pred, ans.y.reshape(len(ans.y), -1)[:, 0], task)
+        if task == "multilabel":  # all labels of a row, not the first
+            pred, y = ans.out.reshape(len(ans.y), -1), ans.y.reshape(len(ans.y), -1)
+        else:
+            pred = ans.label if ans.label is not None else ans.out.reshape(len(ans.y), -1)[:, 0]
+            y = ans.y.reshape(len(ans.y), -1)[:, 0]
+        out[col] = slice_metrics(labels, ans.loss, pred, y, task)
     return out
 
 

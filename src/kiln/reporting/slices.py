@@ -39,6 +39,8 @@ def slice_metrics(labels: np.ndarray, loss: np.ndarray, pred, y, task: str) -> l
         row = {"slice": str(name), "rows": int(m.sum()), "loss": float(loss[m].mean())}
         if task in ("binary", "multiclass"):
             row["accuracy"] = float((pred[m] == y[m]).mean())
+        elif task == "multilabel":  # every label of a row right (scikit-learn's subset accuracy)
+            row["accuracy"] = float(((pred[m] > 0.5) == (y[m] > 0.5)).all(1).mean())
         else:
             res = np.asarray(pred[m], np.float64) - y[m]
             row["mae"] = float(np.abs(res).mean())
