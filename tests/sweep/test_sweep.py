@@ -17,6 +17,8 @@ from optuna.trial import TrialState
 
 import kiln.api
 from kiln.errors import KilnError
+from kiln.training.augment import resolve_augment
+from kiln.training.builders import build_datamodule
 from tests.helpers import REPO, cli
 
 TINY = [
@@ -74,6 +76,8 @@ def test_the_best_command_line_composes_the_best_trials_config(swept, tmp_path):
     assert command[:2] == ["kiln", "train"]
     args = [a.strip("'") for a in command[2:]]
     cfg = kiln.api.compose("train", [f"paths.root={tmp_path}", *args])
+    # what train makes concrete from the data before it writes config.yaml (augment=auto)
+    resolve_augment(cfg, build_datamodule(cfg.data).preprocessor)
     mine = OmegaConf.to_container(cfg, resolve=True)
     trial_dir = result["run_dir"]
     theirs = yaml.safe_load(
