@@ -28,7 +28,7 @@ AUTO = "auto"
 # experiment; the Transformer there needs a convolution stem to learn the motif)
 DEFAULT_MODEL = {"image": "cnn", "tabular": "tabm", "sequence": "gru", "tokens": "lstm"}
 # data=text (a subword tokenizer): averaged embeddings; on data/fortunes.csv with every other
-# key at its default, test acc 0.40 against the LSTM's 0.17-0.24 (docs/text.md)
+# key at its default, test acc 0.40 against the LSTM's 0.28 (docs/text.md)
 TEXT_MODEL = "bag_of_embeddings"
 # compare's models=auto, per kind (baselines added where they fit the data's features)
 COMPARE_MODELS = {
